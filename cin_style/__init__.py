@@ -1,0 +1,52 @@
+"""cin-style: fast multi-style neural style transfer with mobile export.
+
+One feed-forward network holds N styles through conditional instance
+normalization; style vectors select or blend them.
+
+Quick start::
+
+    import cin_style
+    cin_style.list_styles()                       # the bundled model's styles
+    cin_style.stylize("photo.jpg", "starry_night").save("out.jpg")
+    cin_style.stylize("photo.jpg", {"starry_night": 0.5, "great_wave": 0.5})
+
+Public API (attributes load TensorFlow on first use, so ``import cin_style`` is cheap):
+``stylize``, ``Stylizer``, ``list_styles``, ``load_model``, ``save_model``,
+``CinModel``, ``StyleInfo``, ``Architecture``, ``build_transform_network``,
+``ConditionalInstanceNorm``, ``ImageError``, ``StyleError``, ``ModelError``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from cin_style.errors import CinStyleError, ImageError, ModelError, StyleError
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "stylize": "cin_style.stylizer",
+    "Stylizer": "cin_style.stylizer",
+    "list_styles": "cin_style.stylizer",
+    "load_model": "cin_style.model_format",
+    "save_model": "cin_style.model_format",
+    "CinModel": "cin_style.model_format",
+    "StyleInfo": "cin_style.model_format",
+    "Architecture": "cin_style.network",
+    "build_transform_network": "cin_style.network",
+    "ConditionalInstanceNorm": "cin_style.layers",
+}
+
+__all__ = [*_LAZY, "CinStyleError", "ImageError", "StyleError", "ModelError", "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cin_style' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

@@ -1,0 +1,194 @@
+"""The ``cin-style`` command line.
+
+Exit codes: 0 all inputs done; 1 some inputs failed (the rest were still done,
+failures are named on stderr); 2 usage errors (bad arguments, unknown style,
+unloadable model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from cin_style.errors import CinStyleError, ImageError, ModelError, StyleError
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+_DESCRIPTION = """\
+Fast multi-style neural style transfer.
+
+  cin-style styles                                   list the bundled model's styles
+  cin-style stylize photo.jpg --style starry_night -o out.jpg
+  cin-style stylize photos/ --style "starry_night=0.7,great_wave=0.3" --out-dir stylized/
+  cin-style train --helpfull                          train your own styles
+
+Run `cin-style COMMAND --help` for the options of a command.
+"""
+
+
+class _UsageError(Exception):
+    """A command-line mistake: printed, then exit code 2."""
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _collect_inputs(inputs: list[str]):
+    """Expands folders (recursively) into (file, path relative to its folder argument) pairs."""
+    from cin_style.images import IMAGE_EXTENSIONS
+
+    collected = []
+    for item in inputs:
+        if os.path.isdir(item):
+            found = []
+            for root, dirs, files in os.walk(item):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith("."):
+                        full = os.path.join(root, name)
+                        found.append((full, os.path.relpath(full, item)))
+            if not found:
+                raise _UsageError(f"{item}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+            collected.extend(found)
+        else:
+            collected.append((item, os.path.basename(item)))
+    return collected
+
+
+def _output_path(relative: str, args, style_label: str) -> str:
+    if args.output:
+        return args.output
+    stem, extension = os.path.splitext(relative)
+    extension = "." + args.format if args.format else (extension.lower() if extension else ".png")
+    if extension in (".gif",):
+        extension = ".png"
+    return os.path.join(args.out_dir, f"{stem}_{style_label}{extension}")
+
+
+def _style_label(style_text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in style_text.replace("=", "").replace(",", "+"))
+
+
+class _Progress:
+    """One status line on stderr, rewritten in place on a terminal."""
+
+    def __init__(self, total: int):
+        self.total, self.start = total, time.monotonic()
+        self.interactive = sys.stderr.isatty()
+
+    def update(self, done: int, name: str) -> None:
+        if self.total < 2:
+            return
+        rate = done / max(time.monotonic() - self.start, 1e-9)
+        line = f"[{done}/{self.total}] {rate:.2f} images/s  {name}"
+        print(("\r" + line[:120].ljust(120)) if self.interactive else line, end="" if self.interactive else "\n",
+              file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.interactive and self.total >= 2:
+            print(file=sys.stderr)
+
+
+def _command_stylize(args) -> int:
+    from cin_style.images import save_image
+    from cin_style.stylizer import Stylizer
+
+    inputs = _collect_inputs(args.inputs)
+    if args.output and len(inputs) > 1:
+        raise _UsageError(f"-o/--output takes one input, got {len(inputs)}; use --out-dir for several")
+    if not args.output and not args.out_dir:
+        raise _UsageError("say where to write: -o OUT for one input, or --out-dir DIR")
+    stylizer = Stylizer(args.model, max_pixels=args.max_pixels)
+    weights = stylizer.style_weights(args.style)  # a bad style is a usage error, before any work
+    label = _style_label(args.style)
+    protected = tuple(path for path, _ in inputs)
+    progress = _Progress(len(inputs))
+    failures = []
+    for done, (path, relative) in enumerate(inputs, start=1):
+        try:
+            output = stylizer.stylize(path, weights)
+            destination = _output_path(relative, args, label)
+            save_image(output, destination, overwrite=args.overwrite, protect=protected, quality=args.quality)
+        except (ImageError, OSError) as exc:
+            failures.append((path, exc))
+        progress.update(done, path)
+    progress.close()
+    for path, exc in failures:
+        print(f"cin-style: failed: {path}: {exc}", file=sys.stderr)
+    if failures:
+        print(f"cin-style: {len(inputs) - len(failures)} of {len(inputs)} images done, {len(failures)} failed",
+              file=sys.stderr)
+        return EXIT_SOME_FAILED
+    if len(inputs) == 1:
+        print(_output_path(inputs[0][1], args, label))
+    return EXIT_OK
+
+
+def _command_styles(args) -> int:
+    from cin_style.stylizer import resolve_model
+
+    model = resolve_model(args.model)
+    for index, style in enumerate(model.styles):
+        details = ", ".join(x for x in (style.title, style.artist, style.year) if x)
+        print(f"{index:3d}  {style.name}" + (f"  ({details})" if details else ""))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cin-style", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from cin_style import __version__
+    parser.add_argument("--version", action="version", version=f"cin-style {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    stylize = commands.add_parser(
+        "stylize", help="stylize images or folders of images",
+        description="Stylize one or more images (files or folders, searched recursively).")
+    stylize.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    stylize.add_argument("-s", "--style", required=True,
+                         help="a style name or index, or a blend like 'starry_night=0.7,great_wave=0.3' "
+                              "(see `cin-style styles`)")
+    stylize.add_argument("-o", "--output", help="output file (one input only); format from its extension")
+    stylize.add_argument("--out-dir", help="output folder; files are named <input>_<style>.<ext>")
+    stylize.add_argument("--format", choices=["jpg", "png", "webp"], help="output format with --out-dir "
+                         "(default: the input's)")
+    stylize.add_argument("--model", help="model directory (default: the bundled model)")
+    stylize.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    stylize.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
+    stylize.add_argument("--max-pixels", type=int, default=200_000_000,
+                         help="refuse images with more pixels than this (default 200000000)")
+    stylize.set_defaults(handler=_command_stylize)
+
+    styles = commands.add_parser("styles", help="list a model's styles",
+                                 description="List the styles of a model, by index.")
+    styles.add_argument("--model", help="model directory (default: the bundled model)")
+    styles.set_defaults(handler=_command_styles)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    _quiet_tensorflow()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except (_UsageError, StyleError, ModelError) as exc:
+        print(f"cin-style {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CinStyleError as exc:
+        print(f"cin-style {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    except KeyboardInterrupt:
+        print("cin-style: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""Reading and writing images: every input form to float RGB (+ alpha), and safe writes.
+
+Contract of :func:`load_image`: returns ``LoadedImage(rgb, alpha)`` with
+``rgb`` [H, W, 3] float32 in [0, 1] and ``alpha`` [H, W] float32 in [0, 1] or None.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from cin_style.errors import ImageError
+
+__all__ = ["LoadedImage", "load_image", "to_pil", "save_image", "DEFAULT_MAX_PIXELS", "IMAGE_EXTENSIONS"]
+
+#: Images with more pixels are refused before decoding (decompression-bomb guard).
+DEFAULT_MAX_PIXELS = 200_000_000
+
+#: File extensions treated as images when a folder is given.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+#: Output formats by extension (what :func:`save_image` can write).
+_SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
+                 ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+@dataclasses.dataclass
+class LoadedImage:
+    """An image as the network sees it.
+
+    Attributes:
+      rgb: [H, W, 3] float32 in [0, 1].
+      alpha: [H, W] float32 in [0, 1], or None for opaque images.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height), as PIL reports sizes."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def _check_pixels(width: int, height: int, max_pixels: int, what: str) -> None:
+    if width < 1 or height < 1:
+        raise ImageError(f"{what}: empty image ({width}x{height})")
+    if width * height > max_pixels:
+        raise ImageError(
+            f"{what}: {width}x{height} = {width * height} pixels exceeds the limit of {max_pixels} "
+            "(raise max_pixels if you trust this file)")
+
+
+def _open_file(path: str, max_pixels: int) -> Image.Image:
+    if not os.path.exists(path):
+        raise ImageError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise ImageError(f"{path}: is a directory, not an image file")
+    if os.path.getsize(path) == 0:
+        raise ImageError(f"{path}: empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+            # The header is read; check the declared size before decoding any pixels.
+            _check_pixels(image.width, image.height, max_pixels, path)
+            image.seek(0)  # animated images: the first frame
+            image.load()
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"{path}: not a supported image ({exc})") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError) as exc:
+        raise ImageError(f"{path}: corrupt or truncated image ({exc})") from exc
+    return image
+
+
+def _from_pil(image: Image.Image, what: str) -> LoadedImage:
+    try:
+        image = ImageOps.exif_transpose(image)
+    except Exception:  # a broken EXIF block must not lose the image  # noqa: BLE001
+        pass
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        data = np.asarray(image, dtype=np.float64)
+        scale = 65535.0 if mode.startswith("I;16") or data.max(initial=0) > 255 else 255.0
+        gray = np.clip(data / scale, 0.0, 1.0).astype(np.float32)
+        return LoadedImage(np.repeat(gray[..., None], 3, axis=2))
+    if mode == "F":
+        gray = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+        return LoadedImage(np.repeat(gray[..., None], 3, axis=2))
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif mode == "PA":
+        image = image.convert("RGBA")
+    alpha = None
+    if image.mode in ("RGBA", "LA", "La", "RGBa"):
+        alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255.0
+    try:
+        rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"{what}: cannot convert mode {mode!r} to RGB ({exc})") from exc
+    return LoadedImage(rgb, alpha)
+
+
+def _from_array(array: np.ndarray, max_pixels: int) -> LoadedImage:
+    what = f"image array of shape {array.shape} and dtype {array.dtype}"
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise ImageError(f"{what}: expected HxW, HxWx1, HxWx3 or HxWx4")
+    _check_pixels(array.shape[1], array.shape[0], max_pixels, what)
+    if array.dtype == np.uint8:
+        data = array.astype(np.float32) / 255.0
+    elif array.dtype == np.uint16:
+        data = array.astype(np.float32) / 65535.0
+    elif np.issubdtype(array.dtype, np.floating):
+        data = array.astype(np.float32)
+        if not np.all(np.isfinite(data)):
+            raise ImageError(f"{what}: contains NaN or infinite values")
+        if data.min(initial=0.0) < 0.0 or data.max(initial=0.0) > 1.0:
+            raise ImageError(f"{what}: float images must have values in [0, 1]")
+    else:
+        raise ImageError(f"{what}: dtype must be uint8, uint16 or float in [0, 1]")
+    if data.ndim == 2:
+        data = data[..., None]
+    alpha = None
+    if data.shape[2] == 4:
+        data, alpha = data[..., :3], np.ascontiguousarray(data[..., 3])
+    if data.shape[2] == 1:
+        data = np.repeat(data, 3, axis=2)
+    return LoadedImage(np.ascontiguousarray(data), alpha)
+
+
+def load_image(image, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Reads ``image`` into float RGB and optional alpha.
+
+    Args:
+      image: a path (str or os.PathLike), a PIL image, or a numpy array
+        ([H, W], [H, W, 1], [H, W, 3] or [H, W, 4]; uint8, uint16, or float in [0, 1]).
+        EXIF orientation is applied; palette, grayscale, 16-bit, CMYK and alpha
+        images are converted; an animated image gives its first frame.
+      max_pixels: images declaring more pixels are refused before decoding.
+
+    Raises:
+      ImageError: the input is missing, empty, corrupt, unsupported or too large.
+    """
+    if isinstance(image, LoadedImage):
+        return image
+    if isinstance(image, (str, os.PathLike)):
+        path = os.fspath(image)
+        return _from_pil(_open_file(path, max_pixels), path)
+    if isinstance(image, Image.Image):
+        _check_pixels(image.width, image.height, max_pixels, "PIL image")
+        try:
+            image.load()
+        except (OSError, ValueError) as exc:
+            raise ImageError(f"PIL image: cannot read its pixels ({exc})") from exc
+        return _from_pil(image, "PIL image")
+    if isinstance(image, np.ndarray):
+        return _from_array(image, max_pixels)
+    raise ImageError(
+        f"unsupported image input of type {type(image).__name__}; "
+        "pass a file path, a PIL.Image or a numpy array")
+
+
+def to_pil(rgb: np.ndarray, alpha: np.ndarray | None = None) -> Image.Image:
+    """[H, W, 3] float in [0, 1] (and optional [H, W] alpha) -> 8-bit PIL RGB or RGBA."""
+    pixels = np.clip(np.rint(np.asarray(rgb, np.float32) * 255.0), 0, 255).astype(np.uint8)
+    if alpha is None:
+        return Image.fromarray(pixels, "RGB")
+    alpha8 = np.clip(np.rint(np.asarray(alpha, np.float32) * 255.0), 0, 255).astype(np.uint8)
+    return Image.fromarray(np.dstack([pixels, alpha8]), "RGBA")
+
+
+def save_image(image: Image.Image, path: str, *, overwrite: bool = False, protect: tuple[str, ...] = (),
+               quality: int = 95) -> str:
+    """Writes ``image`` to ``path`` atomically (temporary file in the same folder, then rename).
+
+    Args:
+      image: a PIL image.
+      path: output file; the format comes from its extension.
+      overwrite: replace an existing file; otherwise an existing ``path`` is an error.
+      protect: paths that must never be written (the inputs).
+      quality: JPEG/WebP quality.
+
+    Returns:
+      The path written.
+
+    Raises:
+      ImageError: unknown extension, existing output without ``overwrite``, or the
+        output would replace a protected input. Nothing is left behind on failure.
+    """
+    path = os.fspath(path)
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in _SAVE_FORMATS:
+        raise ImageError(f"{path}: cannot write {extension or 'files without an extension'}; "
+                         f"use one of {', '.join(sorted(_SAVE_FORMATS))}")
+    if os.path.exists(path) and any(os.path.exists(p) and os.path.samefile(p, path) for p in protect):
+        raise ImageError(f"{path}: refusing to overwrite an input image")
+    if os.path.exists(path) and not overwrite:
+        raise ImageError(f"{path}: already exists (pass overwrite=True / --overwrite to replace it)")
+    fmt = _SAVE_FORMATS[extension]
+    if fmt in ("JPEG", "BMP") and image.mode == "RGBA":
+        image = image.convert("RGB")  # these formats have no alpha channel
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".cin-style-", suffix=extension, dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+            image.save(handle, format=fmt, **options)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

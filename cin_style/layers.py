@@ -1,0 +1,110 @@
+"""Keras (tf_keras) layers of the transform network.
+
+``tf_keras`` (Keras 2) is used rather than Keras 3 because
+tensorflow-model-optimization (quantization-aware training) only wraps
+tf_keras layers.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+import tf_keras as keras
+
+from cin_style import ops
+
+__all__ = ["ConditionalInstanceNorm", "ReflectionPad", "PadToMultiple", "CropToReference", "CUSTOM_OBJECTS"]
+
+
+@keras.utils.register_keras_serializable(package="cin_style")
+class ConditionalInstanceNorm(keras.layers.Layer):
+    """Conditional instance normalization (Dumoulin et al. 2017).
+
+    Call with ``[features, style_weights]``:
+
+    - ``features``: [B, H, W, C].
+    - ``style_weights``: [B, N] (one weight per style) or per-pixel
+      [B, h, w, N] (resized to H x W inside the layer). Non-negative, any
+      positive sum: weights are divided by their sum, so a one-hot vector selects
+      one style and fractional weights blend gamma/beta.
+
+    Weights: ``gamma`` and ``beta``, each [N, C]; style i owns row i.
+    """
+
+    def __init__(self, num_styles: int, epsilon: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        if int(num_styles) < 1:
+            raise ValueError(f"num_styles must be >= 1, got {num_styles}")
+        self.num_styles = int(num_styles)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        feature_shape, _ = input_shape
+        channels = int(feature_shape[-1])
+        self.gamma = self.add_weight(
+            name="gamma", shape=(self.num_styles, channels), initializer="ones", trainable=True)
+        self.beta = self.add_weight(
+            name="beta", shape=(self.num_styles, channels), initializer="zeros", trainable=True)
+        super().build(input_shape)
+
+    def call(self, inputs):
+        features, style_weights = inputs
+        return ops.conditional_instance_norm(features, style_weights, self.gamma, self.beta, self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "num_styles": self.num_styles, "epsilon": self.epsilon}
+
+
+@keras.utils.register_keras_serializable(package="cin_style")
+class ReflectionPad(keras.layers.Layer):
+    """Mirror padding of ``padding`` pixels on every spatial side ([B, H, W, C])."""
+
+    def __init__(self, padding: int, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = int(padding)
+
+    def call(self, x):
+        p = self.padding
+        return ops.reflection_pad(x, p, p, p, p)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+@keras.utils.register_keras_serializable(package="cin_style")
+class PadToMultiple(keras.layers.Layer):
+    """Mirror-pads the bottom and right edges so H and W become multiples of ``multiple``.
+
+    The two stride-2 convolutions and two x2 upsamplings of the transform network
+    return the input size exactly only for multiples of 4; :class:`CropToReference`
+    undoes this padding at the output.
+    """
+
+    def __init__(self, multiple: int, **kwargs):
+        super().__init__(**kwargs)
+        self.multiple = int(multiple)
+
+    def call(self, x):
+        size = tf.shape(x)[1:3]
+        extra = (-size) % self.multiple
+        return tf.pad(x, [[0, 0], [0, extra[0]], [0, extra[1]], [0, 0]], mode="REFLECT")
+
+    def get_config(self):
+        return {**super().get_config(), "multiple": self.multiple}
+
+
+@keras.utils.register_keras_serializable(package="cin_style")
+class CropToReference(keras.layers.Layer):
+    """Crops ``x`` ([B, H', W', C]) to the height and width of ``reference`` (top-left aligned)."""
+
+    def call(self, inputs):
+        x, reference = inputs
+        size = tf.shape(reference)[1:3]
+        return x[:, : size[0], : size[1], :]
+
+
+CUSTOM_OBJECTS = {
+    "ConditionalInstanceNorm": ConditionalInstanceNorm,
+    "ReflectionPad": ReflectionPad,
+    "PadToMultiple": PadToMultiple,
+    "CropToReference": CropToReference,
+}

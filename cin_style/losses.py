@@ -1,0 +1,180 @@
+"""Perceptual losses (Gatys et al.; Johnson et al.) as pure functions, plus a wrapper
+that owns the frozen loss network.
+
+Normalizations (keep these in mind when choosing weights):
+
+- Gram matrix: ``G = F^T F / (H * W * C)`` for features F reshaped to [H*W, C].
+- Style loss of a layer: mean over the C x C entries of ``(G_out - G_style)^2``.
+- Content loss: mean over all elements of ``(F_out - F_content)^2``.
+- Total variation: mean of squared differences between vertically and
+  horizontally adjacent pixels of the [0, 1] output.
+
+Features come from VGG in Caffe scale (inputs 0..255 minus the mean), see
+:mod:`cin_style.vgg`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tensorflow as tf
+
+from cin_style.vgg import LossNetwork
+
+__all__ = [
+    "LossConfig",
+    "PerceptualLoss",
+    "gram_matrix",
+    "content_loss",
+    "style_loss",
+    "total_variation_loss",
+]
+
+
+def gram_matrix(features: tf.Tensor) -> tf.Tensor:
+    """Gram matrices of feature maps.
+
+    Args:
+      features: [B, H, W, C] float.
+
+    Returns:
+      [B, C, C] float32, ``F^T F / (H * W * C)``.
+    """
+    features = tf.cast(features, tf.float32)
+    shape = tf.shape(features)
+    h, w, c = shape[1], shape[2], shape[3]
+    flat = tf.reshape(features, [shape[0], h * w, c])
+    gram = tf.matmul(flat, flat, transpose_a=True)
+    return gram / tf.cast(h * w * c, tf.float32)
+
+
+def content_loss(output_features: tf.Tensor, content_features: tf.Tensor) -> tf.Tensor:
+    """Per-example mean squared feature difference: [B, H, W, C] x2 -> [B]."""
+    diff = tf.cast(output_features, tf.float32) - tf.cast(content_features, tf.float32)
+    return tf.reduce_mean(tf.square(diff), axis=[1, 2, 3])
+
+
+def style_loss(output_gram: tf.Tensor, target_gram: tf.Tensor) -> tf.Tensor:
+    """Per-example mean squared Gram difference: [B, C, C] x2 -> [B]."""
+    return tf.reduce_mean(tf.square(output_gram - target_gram), axis=[1, 2])
+
+
+def total_variation_loss(images: tf.Tensor) -> tf.Tensor:
+    """Per-example mean squared neighbour difference of [B, H, W, C] images -> [B]."""
+    images = tf.cast(images, tf.float32)
+    dy = images[:, 1:, :, :] - images[:, :-1, :, :]
+    dx = images[:, :, 1:, :] - images[:, :, :-1, :]
+    return tf.reduce_mean(tf.square(dy), axis=[1, 2, 3]) + tf.reduce_mean(tf.square(dx), axis=[1, 2, 3])
+
+
+@dataclasses.dataclass(frozen=True)
+class LossConfig:
+    """Which loss network and layers, and how the loss terms are weighted.
+
+    Attributes:
+      loss_network: ``"vgg16"`` or ``"vgg19"``.
+      loss_network_weights: ``"bundled"`` (offline VGG16), ``"imagenet"`` or a path.
+      content_layer: layer of the content loss.
+      style_layers: layers of the style loss.
+      content_weight: weight of the content term.
+      style_weight: global weight of the style terms.
+      style_layer_weights: relative weight per style layer (same order as
+        ``style_layers``); None means 1 for each.
+      tv_weight: weight of the total-variation term.
+      style_image_size: the style image is resized so its shorter side is this
+        many pixels before its Gram targets are computed; it sets the scale of
+        the strokes relative to a content image of the training size.
+    """
+
+    loss_network: str = "vgg16"
+    loss_network_weights: str = "bundled"
+    content_layer: str = "conv3_3"
+    style_layers: tuple[str, ...] = ("conv1_2", "conv2_2", "conv3_3", "conv4_3")
+    content_weight: float = 1.0
+    style_weight: float = 10.0
+    style_layer_weights: tuple[float, ...] | None = None
+    tv_weight: float = 1.0
+    style_image_size: int = 256
+
+    def __post_init__(self):
+        object.__setattr__(self, "style_layers", tuple(self.style_layers))
+        if self.style_layer_weights is not None:
+            weights = tuple(float(w) for w in self.style_layer_weights)
+            if len(weights) != len(self.style_layers):
+                raise ValueError(
+                    f"style_layer_weights has {len(weights)} entries but style_layers has {len(self.style_layers)}")
+            object.__setattr__(self, "style_layer_weights", weights)
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            if not float(getattr(self, name)) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if int(self.style_image_size) < 16:
+            raise ValueError(f"style_image_size must be >= 16, got {self.style_image_size}")
+
+    def layer_weights(self) -> dict[str, float]:
+        relative = self.style_layer_weights or (1.0,) * len(self.style_layers)
+        return dict(zip(self.style_layers, relative))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LossConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known})
+
+
+class PerceptualLoss:
+    """The combined perceptual objective with its frozen loss network.
+
+    ``loss(outputs, content_features, target_grams, style_scale)`` returns
+    ``(total, terms)``: the scalar to minimize (batch mean) and a dict of named
+    scalar terms (``content``, ``style/<layer>``, ``style``, ``tv``), each already
+    multiplied by its weight, so that ``total = content + style + tv``.
+    """
+
+    def __init__(self, config: LossConfig):
+        self.config = config
+        layers = list(dict.fromkeys([*config.style_layers, config.content_layer]))
+        self.network = LossNetwork(layers, arch=config.loss_network, weights=config.loss_network_weights)
+
+    def features(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        """VGG features of [B, H, W, 3] images in [0, 1], by layer name."""
+        return self.network(images)
+
+    def content_features(self, images: tf.Tensor) -> tf.Tensor:
+        return self.features(images)[self.config.content_layer]
+
+    def style_grams(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Gram targets {layer: [B, C, C]} of style images [B, H, W, 3] in [0, 1]."""
+        features = self.features(images)
+        return {layer: gram_matrix(features[layer]) for layer in self.config.style_layers}
+
+    def per_example(self, outputs, content_features, target_grams, style_scale=None):
+        """Weighted per-example terms, each [B].
+
+        Args:
+          outputs: [B, H, W, 3] stylized images in [0, 1].
+          content_features: [B, h, w, C] features of the content images at the
+            content layer.
+          target_grams: {layer: [B, C, C]} style targets for each example.
+          style_scale: optional [B] multiplier of the style terms (per-style weights).
+        """
+        config = self.config
+        features = self.features(outputs)
+        terms = {"content": config.content_weight * content_loss(features[config.content_layer], content_features)}
+        style_total = 0.0
+        for layer, relative in config.layer_weights().items():
+            term = config.style_weight * relative * style_loss(gram_matrix(features[layer]), target_grams[layer])
+            if style_scale is not None:
+                term = term * tf.cast(style_scale, tf.float32)
+            terms[f"style/{layer}"] = term
+            style_total += term
+        terms["style"] = style_total
+        terms["tv"] = config.tv_weight * total_variation_loss(outputs)
+        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        return terms
+
+    def __call__(self, outputs, content_features, target_grams, style_scale=None):
+        terms = {k: tf.reduce_mean(v) for k, v in self.per_example(outputs, content_features, target_grams, style_scale).items()}
+        total = terms.pop("total")
+        return total, terms

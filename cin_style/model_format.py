@@ -1,0 +1,277 @@
+"""The saved-model format: one directory, loadable for any N and alpha without code changes.
+
+Layout of a model directory::
+
+    model.json    format name and version, architecture (N, alpha, R), weight-file
+                  checksum and dtype, and the training configuration (if any)
+    styles.json   the style manifest: index, name, title, artist, year, source image
+    weights.npz   one array per network weight, keyed "layer/weight" (no pickles)
+
+Saving is atomic: the directory is written under a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from importlib import resources
+
+import numpy as np
+
+from cin_style.errors import ModelError
+from cin_style.network import Architecture, build_transform_network
+
+__all__ = ["StyleInfo", "CinModel", "load_model", "save_model", "bundled_model_path", "FORMAT_VERSION"]
+
+FORMAT_NAME = "cin-style-model"
+FORMAT_VERSION = 1
+MODEL_FILE, STYLES_FILE, WEIGHTS_FILE = "model.json", "styles.json", "weights.npz"
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class StyleInfo:
+    """One entry of the style manifest."""
+
+    name: str
+    title: str = ""
+    artist: str = ""
+    year: str = ""
+    source_image: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not _NAME_PATTERN.match(self.name) or self.name.isdigit():
+            raise ModelError(
+                f"style name {self.name!r} is not allowed: use letters, digits, '_', '-' or '.', "
+                "not starting with a symbol and not all digits")
+
+
+def _weight_key(variable) -> str:
+    return variable.name.split(":")[0]
+
+
+class CinModel:
+    """A transform network with its architecture and style manifest.
+
+    Attributes:
+      architecture: :class:`~cin_style.network.Architecture`.
+      styles: list of :class:`StyleInfo`, one per style row.
+      network: the tf_keras model taking ``[image, style_weights [B, N]]``.
+      training_config: dict recorded by the training tool (may be empty).
+      path: directory it was loaded from, or None.
+    """
+
+    def __init__(self, architecture: Architecture, styles, network=None, training_config=None, path=None):
+        styles = [s if isinstance(s, StyleInfo) else StyleInfo(**s) for s in styles]
+        if len(styles) != architecture.num_styles:
+            raise ModelError(f"{len(styles)} style entries for a network with {architecture.num_styles} styles")
+        names = [s.name for s in styles]
+        if len(set(names)) != len(names):
+            raise ModelError(f"style names must be unique, got {names}")
+        self.architecture = architecture
+        self.styles = styles
+        self.network = network if network is not None else build_transform_network(architecture)
+        self.training_config = dict(training_config or {})
+        self.path = path
+        self._spatial_network = None
+
+    @property
+    def style_names(self) -> list[str]:
+        return [s.name for s in self.styles]
+
+    @property
+    def num_styles(self) -> int:
+        return self.architecture.num_styles
+
+    def spatial_network(self):
+        """The same network taking per-pixel style weights [B, h, w, N] (weights copied on first use)."""
+        if self._spatial_network is None:
+            self._spatial_network = build_transform_network(self.architecture, spatial_style_weights=True)
+        self._spatial_network.set_weights(self.network.get_weights())
+        return self._spatial_network
+
+    def weights_dict(self) -> dict[str, np.ndarray]:
+        return {_weight_key(v): v.numpy() for v in self.network.weights}
+
+    def shared_weights_fingerprint(self) -> str:
+        """SHA-256 over every weight that is not a per-style gamma/beta (the convolutions)."""
+        digest = hashlib.sha256()
+        for key, value in sorted(self.weights_dict().items()):
+            if not key.endswith(("/gamma", "/beta")):
+                digest.update(key.encode())
+                digest.update(np.ascontiguousarray(value, np.float32).tobytes())
+        return digest.hexdigest()
+
+    def save(self, path, *, dtype: str = "float32", overwrite: bool = False) -> str:
+        return save_model(self, path, dtype=dtype, overwrite=overwrite)
+
+    def __repr__(self):
+        a = self.architecture
+        return (f"CinModel(num_styles={a.num_styles}, alpha={a.alpha}, "
+                f"num_residual_blocks={a.num_residual_blocks}, path={self.path!r})")
+
+
+def _sha256_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_json(path: str, data) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+
+
+def save_model(model: CinModel, path, *, dtype: str = "float32", overwrite: bool = False) -> str:
+    """Writes ``model`` as a model directory at ``path``.
+
+    Args:
+      dtype: ``"float32"`` or ``"float16"`` storage for the weights (loaded back as float32).
+      overwrite: replace an existing directory at ``path``.
+
+    Raises:
+      ModelError: ``path`` exists and ``overwrite`` is False, weights are not finite, or bad dtype.
+    """
+    path = os.path.abspath(os.fspath(path))
+    if dtype not in ("float32", "float16"):
+        raise ModelError(f"weights dtype must be 'float32' or 'float16', got {dtype!r}")
+    if os.path.exists(path) and not overwrite:
+        raise ModelError(f"{path}: already exists (use overwrite=True to replace it)")
+    weights = model.weights_dict()
+    bad = [k for k, v in weights.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise ModelError(f"refusing to save {path}: weights {bad[:3]} contain NaN or Inf")
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", dir=parent)
+    try:
+        weights_path = os.path.join(staging, WEIGHTS_FILE)
+        with open(weights_path, "wb") as handle:
+            np.savez(handle, **{k: v.astype(dtype) for k, v in weights.items()})
+            handle.flush()
+            os.fsync(handle.fileno())
+        arch = model.architecture
+        _write_json(os.path.join(staging, MODEL_FILE), {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "architecture": dataclasses.asdict(arch),
+            "weights": {"file": WEIGHTS_FILE, "dtype": dtype, "sha256": _sha256_file(weights_path)},
+            "training": model.training_config,
+        })
+        _write_json(os.path.join(staging, STYLES_FILE),
+                    [{"index": i, **dataclasses.asdict(s)} for i, s in enumerate(model.styles)])
+        if os.path.exists(path):
+            old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old.", dir=parent)
+            os.replace(path, os.path.join(old, "model"))
+            os.replace(staging, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    model.path = path
+    return path
+
+
+def _read_json(path: str):
+    if not os.path.isfile(path):
+        raise ModelError(f"{path}: missing; a model directory holds {MODEL_FILE}, {STYLES_FILE} and {WEIGHTS_FILE}")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def _read_architecture(model_json: dict, path: str) -> Architecture:
+    if not isinstance(model_json, dict) or model_json.get("format") != FORMAT_NAME:
+        raise ModelError(f"{path}: not a cin-style model file (no \"format\": \"{FORMAT_NAME}\")")
+    version = model_json.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelError(f"{path}: format version {version!r} is not supported; "
+                         f"this cin-style reads version {FORMAT_VERSION}")
+    try:
+        return Architecture(**model_json["architecture"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path}: bad \"architecture\" entry ({exc})") from exc
+
+
+def _read_weights(path: str, expected_sha256: str | None) -> dict[str, np.ndarray]:
+    if not os.path.isfile(path):
+        raise ModelError(f"{path}: missing weights file")
+    if expected_sha256 and _sha256_file(path) != expected_sha256:
+        raise ModelError(f"{path}: checksum mismatch; the weights file is truncated or corrupt")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key].astype(np.float32) for key in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise ModelError(f"{path}: cannot read weights ({exc})") from exc
+
+
+def load_model(path) -> CinModel:
+    """Loads a model directory written by :func:`save_model` (or the training tool).
+
+    Raises:
+      ModelError: missing or unreadable files, unsupported format version, or
+        weights that do not match the architecture / style manifest (the message
+        names the file).
+    """
+    path = os.path.abspath(os.fspath(path))
+    if not os.path.isdir(path):
+        raise ModelError(f"{path}: no such model directory")
+    model_json_path = os.path.join(path, MODEL_FILE)
+    model_json = _read_json(model_json_path)
+    arch = _read_architecture(model_json, model_json_path)
+    styles_path = os.path.join(path, STYLES_FILE)
+    manifest = _read_json(styles_path)
+    if not isinstance(manifest, list) or len(manifest) != arch.num_styles:
+        count = len(manifest) if isinstance(manifest, list) else "no"
+        raise ModelError(f"{styles_path}: lists {count} styles but {MODEL_FILE} says {arch.num_styles}")
+    try:
+        styles = [StyleInfo(**{k: v for k, v in entry.items() if k != "index"}) for entry in manifest]
+    except (TypeError, AttributeError) as exc:
+        raise ModelError(f"{styles_path}: bad style entry ({exc})") from exc
+    weight_info = model_json.get("weights", {})
+    weights_path = os.path.join(path, weight_info.get("file", WEIGHTS_FILE))
+    stored = _read_weights(weights_path, weight_info.get("sha256"))
+    try:
+        model = CinModel(arch, styles, training_config=model_json.get("training"), path=path)
+    except ModelError as exc:
+        raise ModelError(f"{styles_path}: {exc}") from exc
+    expected = {_weight_key(v): tuple(v.shape) for v in model.network.weights}
+    missing = sorted(set(expected) - set(stored))
+    extra = sorted(set(stored) - set(expected))
+    if missing or extra:
+        raise ModelError(f"{weights_path}: weights do not match the architecture "
+                         f"(missing {missing[:3]}, unexpected {extra[:3]})")
+    for variable in model.network.weights:
+        key = _weight_key(variable)
+        if tuple(stored[key].shape) != expected[key]:
+            raise ModelError(f"{weights_path}: {key} has shape {stored[key].shape}, expected {expected[key]} "
+                             f"for {arch.num_styles} styles")
+        variable.assign(stored[key])
+    return model
+
+
+def bundled_model_path() -> str:
+    """Directory of the pretrained model shipped inside the package.
+
+    Raises:
+      ModelError: no bundled model is installed with this copy of cin-style.
+    """
+    path = str(resources.files("cin_style") / "pretrained")
+    if not os.path.isfile(os.path.join(path, MODEL_FILE)):
+        raise ModelError(
+            "no bundled model is installed with this copy of cin-style; "
+            "pass model=PATH (a directory made by `cin-style train`)")
+    return path

@@ -1,0 +1,115 @@
+"""The multi-style transform network (Johnson et al. layout with Dumoulin's CIN).
+
+| stage | layer                                      | channels (x alpha) |
+|-------|--------------------------------------------|--------------------|
+| in    | conv 9x9 stride 1                          | 32                 |
+| down  | conv 3x3 stride 2                          | 64                 |
+| down  | conv 3x3 stride 2                          | 128                |
+| body  | R residual blocks (conv-CIN-ReLU-conv-CIN) | 128                |
+| up    | nearest upsample x2, conv 3x3              | 64                 |
+| up    | nearest upsample x2, conv 3x3              | 32                 |
+| out   | conv 9x9 stride 1, CIN, sigmoid            | 3                  |
+
+Every convolution is reflection-padded, has no bias (the following CIN's beta
+replaces it) and is followed by a conditional instance norm.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tf_keras as keras
+
+from cin_style.layers import ConditionalInstanceNorm, CropToReference, PadToMultiple, ReflectionPad
+
+__all__ = ["Architecture", "build_transform_network", "scaled_width"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    """Hyper-parameters that fix the transform network's shape.
+
+    Attributes:
+      num_styles: N, the number of styles (rows of every gamma/beta).
+      alpha: width multiplier; each conv keeps ``round(alpha * C)`` channels.
+      num_residual_blocks: R, residual blocks in the body.
+    """
+
+    num_styles: int
+    alpha: float = 1.0
+    num_residual_blocks: int = 5
+
+    def __post_init__(self):
+        if int(self.num_styles) < 1:
+            raise ValueError(f"num_styles must be >= 1, got {self.num_styles}")
+        if not 0.0 < float(self.alpha) <= 4.0:
+            raise ValueError(f"alpha must be in (0, 4], got {self.alpha}")
+        if int(self.num_residual_blocks) < 0:
+            raise ValueError(f"num_residual_blocks must be >= 0, got {self.num_residual_blocks}")
+
+
+def scaled_width(channels: int, alpha: float) -> int:
+    """Channels of a conv at width multiplier ``alpha`` (at least 1)."""
+    return max(1, int(round(alpha * channels)))
+
+
+class _Builder:
+    """Appends conv + CIN (+ activation) blocks that all share one style-weights input."""
+
+    def __init__(self, style_weights, num_styles: int):
+        self.style_weights = style_weights
+        self.num_styles = num_styles
+
+    def conv_norm(self, x, channels: int, kernel: int, stride: int, name: str, activation: str | None = "relu"):
+        x = ReflectionPad(kernel // 2, name=f"{name}_pad")(x)
+        x = keras.layers.Conv2D(channels, kernel, strides=stride, padding="valid", use_bias=False, name=f"{name}_conv")(x)
+        x = ConditionalInstanceNorm(self.num_styles, name=f"{name}_norm")([x, self.style_weights])
+        if activation:
+            x = keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
+        return x
+
+    def upsample_conv_norm(self, x, channels: int, name: str):
+        x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_upsample")(x)
+        return self.conv_norm(x, channels, 3, 1, name)
+
+    def residual_block(self, x, channels: int, name: str):
+        y = self.conv_norm(x, channels, 3, 1, f"{name}_a")
+        y = self.conv_norm(y, channels, 3, 1, f"{name}_b", activation=None)
+        return keras.layers.Add(name=f"{name}_add")([x, y])
+
+
+def build_transform_network(arch: Architecture, spatial_style_weights: bool = False) -> keras.Model:
+    """Builds the transform network for ``arch``.
+
+    Inputs:
+      ``image``: [B, H, W, 3] float32 RGB in [0, 1], any H, W >= 4.
+      ``style_weights``: [B, N] float32, or [B, h, w, N] when
+        ``spatial_style_weights`` is True (per-pixel blending). Non-negative with a
+        positive sum.
+
+    Output:
+      [B, H, W, 3] float32 RGB in [0, 1], the input's exact height and width.
+
+    Both variants have the same weights in the same order, so
+    ``spatial.set_weights(plain.get_weights())`` moves a trained model between them.
+    """
+    n = arch.num_styles
+    width = lambda channels: scaled_width(channels, arch.alpha)  # noqa: E731
+
+    image = keras.Input(shape=(None, None, 3), name="image")
+    style_shape = (None, None, n) if spatial_style_weights else (n,)
+    style_weights = keras.Input(shape=style_shape, name="style_weights")
+    net = _Builder(style_weights, n)
+
+    x = PadToMultiple(4, name="pad_to_multiple")(image)
+    x = net.conv_norm(x, width(32), 9, 1, "in")
+    x = net.conv_norm(x, width(64), 3, 2, "down1")
+    x = net.conv_norm(x, width(128), 3, 2, "down2")
+    for i in range(arch.num_residual_blocks):
+        x = net.residual_block(x, width(128), f"res{i + 1}")
+    x = net.upsample_conv_norm(x, width(64), "up1")
+    x = net.upsample_conv_norm(x, width(32), "up2")
+    x = net.conv_norm(x, 3, 9, 1, "out", activation="sigmoid")
+    x = CropToReference(name="crop_to_input")([x, image])
+
+    return keras.Model([image, style_weights], x, name="cin_transform_network")

@@ -1,0 +1,174 @@
+"""Stylizing images with a trained model: the :class:`Stylizer` and the one-call API."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from cin_style.errors import StyleError
+from cin_style.images import DEFAULT_MAX_PIXELS, load_image, to_pil
+from cin_style.model_format import CinModel, bundled_model_path, load_model
+from cin_style.styles import style_weights
+
+__all__ = ["Stylizer", "stylize", "list_styles", "resolve_model"]
+
+#: Images with a side shorter than this are edge-padded before the network and cropped after.
+MIN_SIDE = 16
+
+
+def resolve_model(model) -> CinModel:
+    """``None`` (the bundled model), a model directory path, or a :class:`CinModel` -> CinModel."""
+    if model is None:
+        return _load_cached(bundled_model_path())
+    if isinstance(model, CinModel):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return _load_cached(os.path.abspath(os.fspath(model)))
+    raise TypeError(f"model must be None, a model directory path or a CinModel, not {type(model).__name__}")
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str) -> CinModel:
+    return load_model(path)
+
+
+class Stylizer:
+    """Loads a model once and stylizes many images of any size.
+
+    The network runs inside one shape-polymorphic ``tf.function`` per style-weight
+    kind (global or per-pixel), so new image sizes do not retrace the graph
+    (see :attr:`trace_count`).
+
+    Args:
+      model: None for the bundled model, a model directory, or a :class:`CinModel`.
+      max_pixels: larger images are refused before decoding.
+    """
+
+    def __init__(self, model=None, *, max_pixels: int = DEFAULT_MAX_PIXELS):
+        self.model = resolve_model(model)
+        self.max_pixels = max_pixels
+        self.trace_count = 0
+        n = self.model.num_styles
+        image_spec = tf.TensorSpec([None, None, None, 3], tf.float32)
+        self._run_global = tf.function(
+            self._traced(self.model.network), input_signature=[image_spec, tf.TensorSpec([None, n], tf.float32)])
+        self._run_spatial = None
+
+    def _traced(self, network):
+        def run(images, weights):
+            self.trace_count += 1  # Python side effect: runs once per trace, not per call
+            return network([images, weights], training=False)
+        return run
+
+    @property
+    def style_names(self) -> list[str]:
+        return self.model.style_names
+
+    def style_weights(self, style) -> np.ndarray:
+        """Normalized [N] weights for any accepted style argument (see :mod:`cin_style.styles`)."""
+        return style_weights(style, self.style_names)
+
+    def stylize_array(self, rgb: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Runs the network on one image.
+
+        Args:
+          rgb: [H, W, 3] float32 in [0, 1].
+          weights: [N] style weights, or per-pixel [H, W, N]; non-negative, positive sum.
+
+        Returns:
+          [H, W, 3] float32 in [0, 1].
+        """
+        height, width = rgb.shape[:2]
+        pad_h, pad_w = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
+        if pad_h or pad_w:
+            rgb = np.pad(rgb, [(0, pad_h), (0, pad_w), (0, 0)], mode="edge")
+            if weights.ndim == 3:
+                weights = np.pad(weights, [(0, pad_h), (0, pad_w), (0, 0)], mode="edge")
+        images = tf.convert_to_tensor(rgb[None], tf.float32)
+        if weights.ndim == 1:
+            output = self._run_global(images, tf.convert_to_tensor(weights[None], tf.float32))
+        else:
+            if weights.shape[:2] != rgb.shape[:2]:
+                raise StyleError(f"per-pixel style weights of shape {weights.shape} do not match the "
+                                 f"image size {rgb.shape[:2]}")
+            output = self._spatial()(images, tf.convert_to_tensor(weights[None], tf.float32))
+        return output.numpy()[0, :height, :width]
+
+    def _spatial(self):
+        if self._run_spatial is None:
+            n = self.model.num_styles
+            self._run_spatial = tf.function(
+                self._traced(self.model.spatial_network()),
+                input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32),
+                                 tf.TensorSpec([None, None, None, n], tf.float32)])
+        return self._run_spatial
+
+    def stylize(self, image, style):
+        """Stylizes one image; see :func:`cin_style.stylize` for the arguments.
+
+        Returns:
+          A PIL image of the input's size (RGBA when the input had alpha).
+        """
+        loaded = load_image(image, self.max_pixels)
+        weights = self.style_weights(style)
+        output = self.stylize_array(loaded.rgb, weights)
+        return to_pil(output, loaded.alpha)
+
+    __call__ = stylize
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_stylizer(path: str) -> Stylizer:
+    return Stylizer(path)
+
+
+def _stylizer_for(model) -> Stylizer:
+    if isinstance(model, Stylizer):
+        return model
+    if isinstance(model, CinModel):
+        return Stylizer(model)
+    path = bundled_model_path() if model is None else os.path.abspath(os.fspath(model))
+    return _cached_stylizer(path)
+
+
+def stylize(image, style, *, model=None):
+    """Stylizes an image with a multi-style model.
+
+    Args:
+      image: a file path, a PIL image, or a numpy array (HxW, HxWx3 or HxWx4;
+        uint8, uint16 or float in [0, 1]). EXIF orientation is applied; grayscale,
+        palette, 16-bit and CMYK images work; an alpha channel is kept and
+        re-attached to the output.
+      style: which style, or which blend:
+
+        - an index ``3`` or a name ``"starry_night"``;
+        - a blend ``{"starry_night": 0.7, "great_wave": 0.3}`` or the text
+          ``"starry_night=0.7,great_wave=0.3"``;
+        - a sequence of N non-negative weights (N = number of styles).
+
+        Weights are divided by their sum.
+      model: None for the bundled pretrained model, a model directory path, or a
+        loaded :class:`~cin_style.CinModel` / :class:`~cin_style.Stylizer`.
+
+    Returns:
+      A PIL image with the input's width and height (RGB, or RGBA if the input
+      had alpha).
+
+    Raises:
+      ImageError: the image cannot be read. StyleError: the style does not fit
+      the model. ModelError: the model cannot be loaded, or no bundled model.
+
+    Example::
+
+        >>> import cin_style
+        >>> cin_style.stylize("photo.jpg", "starry_night").save("out.jpg")
+    """
+    return _stylizer_for(model).stylize(image, style)
+
+
+def list_styles(model=None) -> list[str]:
+    """Style names of ``model`` (None: the bundled model), in index order."""
+    return resolve_model(model).style_names

@@ -1,0 +1,83 @@
+"""The installed `cin-style` command, end to end, on a tiny saved model."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def run_cli(*args, cwd=None):
+    executable = shutil.which("cin-style") or os.path.join(os.path.dirname(sys.executable), "cin-style")
+    return subprocess.run([executable, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_help_reads_as_documentation():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "cin-style stylize photo.jpg --style starry_night -o out.jpg" in result.stdout
+    sub = run_cli("stylize", "--help")
+    assert "--style" in sub.stdout and "--out-dir" in sub.stdout
+
+
+def test_styles_lists_the_manifest(tiny_model_dir):
+    result = run_cli("styles", "--model", tiny_model_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[1].split()[:2] == ["1", "beta_style"]
+
+
+def test_stylize_one_file(tiny_model_dir, photo_path, tmp_path):
+    out = tmp_path / "out.jpg"
+    result = run_cli("stylize", photo_path, "--style", "alpha_style=0.5,gamma_style=0.5", "-o", out,
+                     "--model", tiny_model_dir)
+    assert result.returncode == 0, result.stderr
+    assert Image.open(out).size == Image.open(photo_path).size
+    again = run_cli("stylize", photo_path, "--style", "1", "-o", out, "--model", tiny_model_dir)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    assert run_cli("stylize", photo_path, "--style", "1", "-o", out, "--model", tiny_model_dir,
+                   "--overwrite").returncode == 0
+
+
+def test_input_is_never_overwritten(tiny_model_dir, photo_path):
+    before = open(photo_path, "rb").read()
+    result = run_cli("stylize", photo_path, "--style", "0", "-o", photo_path, "--model", tiny_model_dir,
+                     "--overwrite")
+    assert result.returncode == 1 and "refusing to overwrite an input" in result.stderr
+    assert open(photo_path, "rb").read() == before
+
+
+def test_folder_with_a_broken_file_exits_1_and_does_the_rest(tiny_model_dir, tmp_path):
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in ["a.png", "sub/b.jpg"]:
+        Image.fromarray(rng.integers(0, 255, (20, 24, 3), np.uint8)).save(photos / name)
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    out_dir = tmp_path / "out"
+    result = run_cli("stylize", photos, "--style", "gamma_style", "--out-dir", out_dir, "--model", tiny_model_dir)
+    assert result.returncode == 1
+    assert "broken.jpg" in result.stderr and "2 of 3 images done" in result.stderr
+    written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
+    assert written == ["a_gamma_style.png", "sub/b_gamma_style.jpg"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--style", "nope", "-o", "x.png"], "unknown style 'nope'"),
+    (["--style", "7", "-o", "x.png"], "out of range"),
+    (["--style", "alpha_style=-1", "-o", "x.png"], ">= 0"),
+    (["--style", "0"], "say where to write"),
+])
+def test_usage_errors_exit_2(tiny_model_dir, photo_path, tmp_path, args, message):
+    result = run_cli("stylize", photo_path, *args, "--model", tiny_model_dir, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_missing_model_exits_2(photo_path, tmp_path):
+    result = run_cli("stylize", photo_path, "--style", "0", "-o", tmp_path / "x.png", "--model", tmp_path / "none")
+    assert result.returncode == 2 and "no such model directory" in result.stderr

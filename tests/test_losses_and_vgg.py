@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from cin_style.errors import ModelError
+from cin_style.losses import LossConfig, PerceptualLoss, content_loss, gram_matrix, style_loss, total_variation_loss
+from cin_style.vgg import LossNetwork, layer_names
+
+
+def test_gram_matrix_of_a_known_tensor():
+    # H=1, W=2, C=2: pixels (1, 2) and (3, 4).
+    features = tf.constant([[[[1.0, 2.0], [3.0, 4.0]]]])
+    expected = np.array([[1 + 9, 2 + 12], [2 + 12, 4 + 16]]) / (1 * 2 * 2)
+    np.testing.assert_allclose(gram_matrix(features).numpy()[0], expected)
+
+
+def test_simple_losses():
+    a, b = tf.zeros([2, 4, 4, 3]), tf.ones([2, 4, 4, 3])
+    np.testing.assert_allclose(content_loss(a, b).numpy(), [1.0, 1.0])
+    np.testing.assert_allclose(style_loss(tf.zeros([1, 2, 2]), 2 * tf.ones([1, 2, 2])).numpy(), [4.0])
+    stripes = tf.tile(tf.constant([0.0, 1.0])[None, None, :, None], [1, 3, 2, 1])
+    np.testing.assert_allclose(total_variation_loss(stripes).numpy(), [1.0])  # only horizontal changes
+    assert total_variation_loss(tf.ones([1, 5, 5, 3])).numpy()[0] == 0
+
+
+def test_bundled_vgg16_gives_finite_nontrivial_features():
+    network = LossNetwork(["conv1_2", "conv3_3", "conv4_3"])
+    rng = np.random.default_rng(0)
+    features = network(rng.random((1, 32, 32, 3), np.float32))
+    assert set(features) == {"conv1_2", "conv3_3", "conv4_3"}
+    assert features["conv4_3"].shape == (1, 4, 4, 512)
+    for value in features.values():
+        value = value.numpy()
+        assert np.all(np.isfinite(value)) and value.std() > 0.1
+    # Pretrained filters respond to structure: on a flat image conv1_2 is spatially constant
+    # away from the borders, on noise it varies strongly.
+    flat = network(np.full((1, 32, 32, 3), 0.5, np.float32))["conv1_2"].numpy()[:, 3:-3, 3:-3]
+    noisy = features["conv1_2"].numpy()[:, 3:-3, 3:-3]
+    assert flat.std(axis=(1, 2)).mean() < 1e-3 < noisy.std(axis=(1, 2)).mean()
+
+
+def test_loss_network_choices_are_checked():
+    assert layer_names("vgg19")[-1] == "conv5_4"
+    with pytest.raises(ValueError, match="unknown vgg16 layers"):
+        LossNetwork(["conv5_4"])
+    with pytest.raises(ValueError, match="unknown loss network"):
+        LossNetwork(["conv1_1"], arch="resnet")
+    with pytest.raises(ModelError, match="VGG16 only"):
+        LossNetwork(["conv1_1"], arch="vgg19", weights="bundled")
+    with pytest.raises(ModelError, match="no such file"):
+        LossNetwork(["conv1_1"], weights="/nonexistent/vgg.h5")
+
+
+def test_perceptual_loss_returns_total_and_named_terms():
+    config = LossConfig(style_layers=("conv1_2", "conv2_2"), content_layer="conv2_2", tv_weight=0.5)
+    loss = PerceptualLoss(config)
+    rng = np.random.default_rng(1)
+    content = rng.random((2, 24, 24, 3), np.float32)
+    style = rng.random((1, 24, 24, 3), np.float32)
+    grams = {k: tf.repeat(v, 2, axis=0) for k, v in loss.style_grams(style).items()}
+    total, terms = loss(content, loss.content_features(content), grams)
+    assert set(terms) == {"content", "style/conv1_2", "style/conv2_2", "style", "tv"}
+    assert terms["content"].numpy() == pytest.approx(0.0, abs=1e-6)  # output == content
+    np.testing.assert_allclose(total.numpy(), terms["content"] + terms["style"] + terms["tv"], rtol=1e-6)
+    assert terms["style"].numpy() > 0
+    # the style image itself matches its own Gram targets
+    _, self_terms = loss(style, loss.content_features(style), loss.style_grams(style))
+    assert self_terms["style"].numpy() == pytest.approx(0.0, abs=1e-3)
+
+
+def test_loss_config_round_trips_and_validates():
+    config = LossConfig(style_layer_weights=(1, 2, 3, 4))
+    assert LossConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="style_layer_weights"):
+        LossConfig(style_layer_weights=(1, 2))

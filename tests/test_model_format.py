@@ -1,0 +1,118 @@
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from cin_style.errors import ModelError
+from cin_style.model_format import CinModel, StyleInfo, load_model, save_model
+from cin_style.network import Architecture
+from tiny_models import make_tiny_model
+
+
+def _outputs(model, image, style=0):
+    weights = np.eye(model.num_styles, dtype=np.float32)[style:style + 1]
+    return model.network([image, weights]).numpy()
+
+
+def test_save_and_load_round_trip(tmp_path):
+    model = make_tiny_model(seed=3)
+    model.training_config = {"num_steps": 7}
+    path = save_model(model, tmp_path / "m")
+    assert sorted(os.listdir(path)) == ["model.json", "styles.json", "weights.npz"]
+    loaded = load_model(path)
+    assert loaded.style_names == model.style_names
+    assert loaded.architecture == model.architecture
+    assert loaded.training_config == {"num_steps": 7}
+    image = np.random.default_rng(0).random((1, 20, 20, 3), np.float32)
+    np.testing.assert_array_equal(_outputs(loaded, image, 2), _outputs(model, image, 2))
+    assert loaded.shared_weights_fingerprint() == model.shared_weights_fingerprint()
+
+
+def test_loading_needs_no_code_change_for_other_sizes(tmp_path):
+    model = CinModel(Architecture(5, alpha=0.25, num_residual_blocks=2), [StyleInfo(f"s{i}") for i in range(5)])
+    loaded = load_model(save_model(model, tmp_path / "m5"))
+    assert loaded.architecture == Architecture(5, 0.25, 2)
+
+
+def test_float16_storage_is_close(tmp_path):
+    model = make_tiny_model(seed=4)
+    loaded = load_model(save_model(model, tmp_path / "half", dtype="float16"))
+    image = np.random.default_rng(1).random((1, 16, 16, 3), np.float32)
+    np.testing.assert_allclose(_outputs(loaded, image), _outputs(model, image), atol=2e-2)
+
+
+def test_existing_directory_needs_overwrite(tmp_path):
+    model = make_tiny_model()
+    save_model(model, tmp_path / "m")
+    with pytest.raises(ModelError, match="already exists"):
+        save_model(model, tmp_path / "m")
+    save_model(model, tmp_path / "m", overwrite=True)
+    assert sorted(os.listdir(tmp_path)) == ["m"]  # no staging directories left behind
+
+
+def test_nan_weights_are_never_saved(tmp_path):
+    model = make_tiny_model()
+    model.network.get_layer("in_norm").beta.assign(np.full((3, 4), np.nan))
+    with pytest.raises(ModelError, match="NaN"):
+        save_model(model, tmp_path / "m")
+    assert not os.listdir(tmp_path)
+
+
+@pytest.fixture
+def saved(tmp_path, tiny_model_dir):
+    path = tmp_path / "copy"
+    shutil.copytree(tiny_model_dir, path)
+    return path
+
+
+def test_missing_directory(tmp_path):
+    with pytest.raises(ModelError, match="no such model directory"):
+        load_model(tmp_path / "nope")
+
+
+def test_truncated_weights_name_the_file(saved):
+    weights = saved / "weights.npz"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="weights.npz.*truncated or corrupt"):
+        load_model(saved)
+
+
+def test_wrong_format_version(saved):
+    meta = json.loads((saved / "model.json").read_text())
+    meta["format_version"] = 99
+    (saved / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="model.json: format version 99 is not supported"):
+        load_model(saved)
+
+
+def test_corrupt_json(saved):
+    (saved / "styles.json").write_text("{not json")
+    with pytest.raises(ModelError, match="styles.json: not valid JSON"):
+        load_model(saved)
+
+
+def test_manifest_that_does_not_match_the_weights(saved):
+    styles = json.loads((saved / "styles.json").read_text())
+    (saved / "styles.json").write_text(json.dumps(styles[:2]))
+    with pytest.raises(ModelError, match="lists 2 styles"):
+        load_model(saved)
+    meta = json.loads((saved / "model.json").read_text())
+    meta["architecture"]["num_styles"] = 2
+    (saved / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="weights.npz: .*has shape"):
+        load_model(saved)
+
+
+def test_missing_file(saved):
+    os.remove(saved / "weights.npz")
+    with pytest.raises(ModelError, match="weights.npz: missing"):
+        load_model(saved)
+
+
+@pytest.mark.parametrize("name", ["", "3", "-x", "a b", None])
+def test_bad_style_names(name):
+    with pytest.raises(ModelError):
+        StyleInfo(name)
