@@ -166,12 +166,20 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="List the styles of a model, by index.")
     styles.add_argument("--model", help="model directory (default: the bundled model)")
     styles.set_defaults(handler=_command_styles)
+
+    commands.add_parser("train", help="train a multi-style model (absl flags; see `cin-style train --helpfull`)",
+                        add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     _quiet_tensorflow()
+    if argv and argv[0] == "train":  # absl flags: the training tool parses its own arguments
+        from cin_style.train_cli import run
+
+        run(["cin-style train", *argv[1:]])
+        return EXIT_OK
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -132,6 +132,7 @@ class LossNetwork:
         deepest = max(all_names.index(name) for name in self.layers)
         self._model = self._build(all_names[: deepest + 1], load_vgg_weights(arch, weights))
         self._model.trainable = False
+        self._submodels: dict[tuple[str, ...], keras.Model] = {}
 
     def _build(self, names: list[str], weights) -> keras.Model:
         image = keras.Input(shape=(None, None, 3), name="bgr_caffe")
@@ -154,8 +155,22 @@ class LossNetwork:
         bgr = tf.reverse(tf.cast(images, tf.float32), axis=[-1]) * 255.0
         return bgr - tf.constant(IMAGENET_BGR_MEAN, tf.float32)
 
-    def __call__(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
-        return self._model(self.preprocess(images), training=False)
+    def __call__(self, images: tf.Tensor, layers=None) -> dict[str, tf.Tensor]:
+        """Features of ``images`` ([B, H, W, 3] RGB in [0, 1]) at ``layers`` (default: all requested).
+
+        Asking for a subset runs the stack only as deep as that subset needs.
+        """
+        model = self._model if layers is None else self._submodel(tuple(layers))
+        return model(self.preprocess(images), training=False)
+
+    def _submodel(self, layers: tuple[str, ...]) -> keras.Model:
+        if layers not in self._submodels:
+            unknown = [name for name in layers if name not in self.layers]
+            if unknown:
+                raise ValueError(f"layers {unknown} were not requested when the loss network was built")
+            outputs = self._model.output
+            self._submodels[layers] = keras.Model(self._model.input, {name: outputs[name] for name in layers})
+        return self._submodels[layers]
 
     @property
     def variables(self):

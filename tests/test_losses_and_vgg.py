@@ -16,8 +16,9 @@ def test_gram_matrix_of_a_known_tensor():
 
 def test_simple_losses():
     a, b = tf.zeros([2, 4, 4, 3]), tf.ones([2, 4, 4, 3])
-    np.testing.assert_allclose(content_loss(a, b).numpy(), [1.0, 1.0])
-    np.testing.assert_allclose(style_loss(tf.zeros([1, 2, 2]), 2 * tf.ones([1, 2, 2])).numpy(), [4.0])
+    np.testing.assert_allclose(content_loss(a, b).numpy(), [1.0, 1.0])  # relative: |0 - 1|^2 / |1|^2
+    np.testing.assert_allclose(content_loss(3 * b, b).numpy(), [4.0, 4.0])
+    np.testing.assert_allclose(style_loss(tf.ones([1, 2, 2]), 2 * tf.ones([1, 2, 2])).numpy(), [0.25])
     stripes = tf.tile(tf.constant([0.0, 1.0])[None, None, :, None], [1, 3, 2, 1])
     np.testing.assert_allclose(total_variation_loss(stripes).numpy(), [1.0])  # only horizontal changes
     assert total_variation_loss(tf.ones([1, 5, 5, 3])).numpy()[0] == 0
