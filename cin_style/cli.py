@@ -137,6 +137,35 @@ def _command_styles(args) -> int:
     return EXIT_OK
 
 
+def _command_pack(args) -> int:
+    from cin_style.style_packs import export_style_pack, import_style_pack
+    from cin_style.stylizer import resolve_model
+
+    model = resolve_model(args.model)
+    if args.pack_command == "export":
+        if os.path.exists(args.output) and not args.overwrite:
+            raise _UsageError(f"{args.output}: already exists (pass --overwrite to replace it)")
+        print(export_style_pack(model, args.style, args.output))
+    else:
+        extended = import_style_pack(model, args.pack, name=args.name)
+        print(extended.save(args.output, overwrite=args.overwrite))
+    return EXIT_OK
+
+
+def _command_optimize(args) -> int:
+    from cin_style.gatys import optimize
+    from cin_style.images import save_image
+
+    if os.path.exists(args.output) and not args.overwrite:
+        raise _UsageError(f"{args.output}: already exists (pass --overwrite to replace it)")
+    result = optimize(args.content, args.style_image, iterations=args.iterations, method=args.method,
+                      size=args.size)
+    save_image(result.image, args.output, overwrite=args.overwrite, protect=(args.content, args.style_image))
+    first, last = result.history[0]["total"], result.history[-1]["total"]
+    print(f"{args.output}: total loss {first:.4g} -> {last:.4g} after {len(result.history) - 1} iterations")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cin-style", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -166,6 +195,35 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="List the styles of a model, by index.")
     styles.add_argument("--model", help="model directory (default: the bundled model)")
     styles.set_defaults(handler=_command_styles)
+
+    optimize = commands.add_parser(
+        "optimize", help="Gatys-style optimization of one image (slow, any style image, no training)",
+        description="Optimize the pixels of one image to match a content photo and a style image "
+                    "(same losses as training). Slow: about a second per iteration at 256 px on a CPU.")
+    optimize.add_argument("content", help="content image")
+    optimize.add_argument("style_image", help="style image (any painting; no trained model needed)")
+    optimize.add_argument("-o", "--output", required=True, help="output image file")
+    optimize.add_argument("--iterations", type=int, default=100, help="L-BFGS iterations or Adam steps (100)")
+    optimize.add_argument("--method", choices=["lbfgs", "adam"], default="lbfgs")
+    optimize.add_argument("--size", type=int, default=256, help="short side of the content, in pixels (256)")
+    optimize.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    optimize.set_defaults(handler=_command_optimize)
+
+    pack = commands.add_parser("pack", help="export or import a single style (a small 'style pack' file)",
+                               description="A style pack holds one style's gamma/beta and a fingerprint of "
+                                           "its base model; import it into another copy of that model.")
+    pack_commands = pack.add_subparsers(dest="pack_command", metavar="export|import", required=True)
+    pack_export = pack_commands.add_parser("export", help="write one style of a model to a pack file")
+    pack_export.add_argument("--style", required=True, help="style name or index")
+    pack_export.add_argument("-o", "--output", required=True, help="pack file (.npz)")
+    pack_import = pack_commands.add_parser("import", help="add a pack's style to a model, saved as a new model")
+    pack_import.add_argument("pack", help="pack file (.npz)")
+    pack_import.add_argument("-o", "--output", required=True, help="directory of the new model")
+    pack_import.add_argument("--name", help="import the style under another name")
+    for sub in (pack_export, pack_import):
+        sub.add_argument("--model", help="model directory (default: the bundled model)")
+        sub.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    pack.set_defaults(handler=_command_pack)
 
     commands.add_parser("train", help="train a multi-style model (absl flags; see `cin-style train --helpfull`)",
                         add_help=False)

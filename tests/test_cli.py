@@ -81,3 +81,13 @@ def test_usage_errors_exit_2(tiny_model_dir, photo_path, tmp_path, args, message
 def test_missing_model_exits_2(photo_path, tmp_path):
     result = run_cli("stylize", photo_path, "--style", "0", "-o", tmp_path / "x.png", "--model", tmp_path / "none")
     assert result.returncode == 2 and "no such model directory" in result.stderr
+
+
+def test_pack_export_and_import(tiny_model_dir, tmp_path):
+    pack = tmp_path / "beta.npz"
+    assert run_cli("pack", "export", "--model", tiny_model_dir, "--style", "beta_style", "-o", pack).returncode == 0
+    result = run_cli("pack", "import", pack, "--model", tiny_model_dir, "--name", "beta_copy", "-o", tmp_path / "m4")
+    assert result.returncode == 0, result.stderr
+    assert run_cli("styles", "--model", tmp_path / "m4").stdout.split("\n")[3].split()[:2] == ["3", "beta_copy"]
+    clash = run_cli("pack", "import", pack, "--model", tiny_model_dir, "-o", tmp_path / "m5")
+    assert clash.returncode == 2 and "already in the model" in clash.stderr

@@ -153,3 +153,26 @@ def test_mirrored_strategy_over_two_cpus_matches_one_device(data, tmp_path):
         # Replicas sum gradients in another order; Adam's m / sqrt(v) magnifies float rounding of
         # near-zero gradients, so allow 20% of one step's largest possible move (learning rate 5e-3).
         np.testing.assert_allclose(mirrored[key], single[key], rtol=1e-3, atol=1e-3, err_msg=key)
+
+
+def test_style_pack_round_trip_and_fingerprint_check(tmp_path):
+    from cin_style.errors import ModelError, StyleError
+    from cin_style.style_packs import export_style_pack, import_style_pack
+    from tiny_models import make_tiny_model
+
+    source = make_tiny_model(seed=1)
+    base = make_tiny_model(seed=1, num_styles=2)  # same shared weights, fewer styles
+    pack = export_style_pack(source, "gamma_style", tmp_path / "gamma.npz")
+    assert os.path.getsize(pack) < 20_000
+    extended = import_style_pack(base, pack)
+    assert extended.style_names == ["alpha_style", "beta_style", "gamma_style"]
+    image = np.random.default_rng(0).random((1, 20, 20, 3), np.float32)
+    np.testing.assert_allclose(extended.network([image, tf.one_hot([2], 3)]).numpy(),
+                               source.network([image, tf.one_hot([2], 3)]).numpy(), atol=1e-6)
+    with pytest.raises(StyleError, match="already in the model"):
+        import_style_pack(extended, pack)
+    with pytest.raises(ModelError, match="another base model"):
+        import_style_pack(make_tiny_model(seed=2), pack)
+    (tmp_path / "bad.npz").write_bytes(b"junk")
+    with pytest.raises(ModelError, match="not a readable style pack"):
+        import_style_pack(base, tmp_path / "bad.npz")

@@ -1,0 +1,120 @@
+"""Quality evaluation: the model's perceptual loss per style against the Gatys reference.
+
+For every style the model's outputs on a set of photos are scored with the loss
+it was trained on (same loss network, layers and weights, read from the model's
+training configuration). The yardstick is the per-image optimum of the same
+objective: Gatys optimization with L-BFGS for a fixed number of iterations
+(Johnson et al. report that a feed-forward network reaches about the loss of
+50 to 100 L-BFGS iterations). ``ratio = model loss / Gatys loss`` on the same
+photos; 1.0 means the network matches 100 L-BFGS iterations.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+import tensorflow as tf
+
+from cin_style.data import load_style_image
+from cin_style.gatys import optimize, resize_short_side
+from cin_style.images import load_image
+from cin_style.losses import LossConfig, PerceptualLoss
+
+__all__ = ["center_crop", "loss_config_of", "evaluate_model", "markdown_summary"]
+
+
+def center_crop(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Resize the short side to ``size`` and cut the central ``size`` x ``size`` square."""
+    resized = resize_short_side(rgb, size)
+    top, left = (resized.shape[0] - size) // 2, (resized.shape[1] - size) // 2
+    return resized[top:top + size, left:left + size]
+
+
+def loss_config_of(model) -> LossConfig:
+    """The loss configuration the model was trained with (defaults if it has none)."""
+    saved = model.training_config.get("loss")
+    return LossConfig.from_dict(saved) if saved else LossConfig()
+
+
+def _style_sources(model, style_dir: str | None):
+    sources = {}
+    for style in model.styles:
+        if not style_dir or not style.source_image:
+            continue
+        sources[style.name] = f"{style_dir}/{style.source_image}"
+    return sources
+
+
+def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_images: int = 2,
+                   gatys_iterations: int = 100, styles=None, log=print) -> dict:
+    """Scores a model per style against the Gatys reference.
+
+    Args:
+      stylizer: a :class:`~cin_style.Stylizer`.
+      photos: image paths (or arrays), center-cropped to ``size`` x ``size``.
+      style_dir: folder holding the styles' source images (named in the manifest).
+      gatys_images: the first this many photos also get the Gatys reference.
+      gatys_iterations: L-BFGS iterations of the reference.
+      styles: names to evaluate (default: all).
+
+    Returns:
+      ``{"styles": {name: {...}}, "summary": {...}, "settings": {...}}``.
+    """
+    model = stylizer.model
+    config = loss_config_of(model)
+    loss = PerceptualLoss(config)
+    crops = np.stack([center_crop(load_image(p).rgb, size) for p in photos])
+    content_features = loss.content_features(crops)
+    sources = _style_sources(model, style_dir)
+    names = styles or model.style_names
+    results = {}
+    for name in names:
+        if name not in sources:
+            raise ValueError(f"no source image for style {name!r} (manifest entry or --style_dir missing)")
+        index = model.style_names.index(name)
+        style_rgb = load_style_image(sources[name], config.style_image_size)
+        grams = loss.style_grams(style_rgb[None])
+        outputs = np.stack([stylizer.stylize_array(c, np.eye(model.num_styles, dtype=np.float32)[index])
+                            for c in crops])
+        targets = {k: tf.repeat(v, len(crops), axis=0) for k, v in grams.items()}
+        terms = {k: v.numpy() for k, v in loss.per_example(outputs, content_features, targets).items()}
+        entry = {"total_loss": float(terms["total"].mean()), "content_loss": float(terms["content"].mean()),
+                 "style_loss": float(terms["style"].mean()), "tv_loss": float(terms["tv"].mean()),
+                 "images": len(crops)}
+        if gatys_images:
+            reference = [optimize(c, style_rgb, iterations=gatys_iterations, loss=loss).history[-1]["total"]
+                         for c in crops[:gatys_images]]
+            model_subset = float(terms["total"][:gatys_images].mean())
+            entry.update({"gatys100_total_loss": float(np.mean(reference)), "model_total_loss_on_gatys_images":
+                          model_subset, "ratio": model_subset / float(np.mean(reference)),
+                          "gatys_images": min(gatys_images, len(crops))})
+        results[name] = entry
+        log(f"{name}: total {entry['total_loss']:.4g}" +
+            (f"  gatys{gatys_iterations} {entry['gatys100_total_loss']:.4g}  ratio {entry['ratio']:.3f}"
+             if gatys_images else ""))
+    summary = {}
+    ratios = {n: r["ratio"] for n, r in results.items() if "ratio" in r}
+    if ratios:
+        worst = max(ratios, key=ratios.get)
+        summary = {"median_ratio": statistics.median(ratios.values()), "max_ratio": ratios[worst],
+                   "worst_style": worst}
+    settings = {"size": size, "photos": len(crops), "gatys_images": gatys_images,
+                "gatys_iterations": gatys_iterations, "loss": config.to_dict()}
+    return {"styles": results, "summary": summary, "settings": settings}
+
+
+def markdown_summary(report: dict) -> str:
+    """A Markdown table of :func:`evaluate_model`'s report."""
+    settings = report["settings"]
+    lines = [f"Evaluation at {settings['size']} px on {settings['photos']} photos; Gatys reference: "
+             f"{settings['gatys_iterations']} L-BFGS iterations on {settings['gatys_images']} of them.", "",
+             "| style | total | content | style | tv | Gatys total | ratio |", "|---|---|---|---|---|---|---|"]
+    for name, r in report["styles"].items():
+        gatys = f"{r['gatys100_total_loss']:.4g} | {r['ratio']:.3f}" if "ratio" in r else "- | -"
+        lines.append(f"| {name} | {r['total_loss']:.4g} | {r['content_loss']:.4g} | {r['style_loss']:.4g} | "
+                     f"{r['tv_loss']:.3g} | {gatys} |")
+    if report["summary"]:
+        s = report["summary"]
+        lines += ["", f"Median ratio {s['median_ratio']:.3f}; worst {s['worst_style']} at {s['max_ratio']:.3f}."]
+    return "\n".join(lines) + "\n"

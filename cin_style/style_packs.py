@@ -1,0 +1,114 @@
+"""Style packs: one style's gamma/beta as a small file, importable into another copy of the
+same base model.
+
+A style is only its CIN parameters (about 3.2k numbers per style for the full
+network); every other weight is shared. A pack records a SHA-256 fingerprint of
+the base model's shared weights, and importing refuses a model whose shared
+weights differ (the style would look wrong there).
+
+File format: one ``.npz`` holding ``<layer>/gamma`` and ``<layer>/beta`` rows
+([C] each) and ``meta.json`` (UTF-8 bytes): format name and version, the style's
+manifest entry, the architecture and the fingerprint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from cin_style.errors import ModelError, StyleError
+from cin_style.model_format import CinModel, StyleInfo
+from cin_style.styles import resolve_style_index
+
+__all__ = ["export_style_pack", "import_style_pack", "read_style_pack"]
+
+PACK_FORMAT, PACK_VERSION = "cin-style-style-pack", 1
+
+
+def _cin_layers(model: CinModel):
+    return [layer for layer in model.network.layers if hasattr(layer, "gamma") and hasattr(layer, "num_styles")]
+
+
+def export_style_pack(model: CinModel, style, path) -> str:
+    """Writes style ``style`` (index or name) of ``model`` to a pack file at ``path`` (atomically)."""
+    index = resolve_style_index(style, model.style_names)
+    arrays = {}
+    for layer in _cin_layers(model):
+        arrays[f"{layer.name}/gamma"] = layer.gamma.numpy()[index]
+        arrays[f"{layer.name}/beta"] = layer.beta.numpy()[index]
+    meta = {"format": PACK_FORMAT, "format_version": PACK_VERSION,
+            "style": dataclasses.asdict(model.styles[index]),
+            "architecture": dataclasses.asdict(model.architecture),
+            "base_fingerprint": model.shared_weights_fingerprint()}
+    arrays["meta.json"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".pack-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_style_pack(path) -> tuple[dict, dict[str, np.ndarray]]:
+    """Returns ``(meta, {"<layer>/gamma": [C], ...})`` of a pack file.
+
+    Raises:
+      ModelError: missing, unreadable or not a style pack of a supported version.
+    """
+    path = os.fspath(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+        meta = json.loads(arrays.pop("meta.json").tobytes().decode())
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such style pack") from None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: not a readable style pack ({exc})") from exc
+    if meta.get("format") != PACK_FORMAT or meta.get("format_version") != PACK_VERSION:
+        raise ModelError(f"{path}: not a version-{PACK_VERSION} cin-style style pack")
+    return meta, arrays
+
+
+def import_style_pack(model: CinModel, path, name: str | None = None) -> CinModel:
+    """Returns a new model with ``model``'s styles plus the pack's style (appended last).
+
+    Args:
+      model: the base model; its shared weights must match the pack's fingerprint.
+      path: the pack file.
+      name: rename the imported style (default: its name in the pack).
+
+    Raises:
+      ModelError: unreadable pack, or the model is not the pack's base model.
+      StyleError: the style's name is already taken in ``model``.
+    """
+    meta, arrays = read_style_pack(path)
+    if meta["base_fingerprint"] != model.shared_weights_fingerprint():
+        raise ModelError(f"{os.fspath(path)}: this style pack was made for another base model "
+                         "(its shared-weights fingerprint differs)")
+    info = StyleInfo(**{**meta["style"], **({"name": name} if name else {})})
+    if info.name in model.style_names:
+        raise StyleError(f"style {info.name!r} is already in the model; pass name=... to import it under another name")
+    arch = dataclasses.replace(model.architecture, num_styles=model.num_styles + 1)
+    extended = CinModel(arch, [*model.styles, info], training_config=model.training_config)
+    old = model.weights_dict()
+    for variable in extended.network.weights:
+        key = variable.name.split(":")[0]
+        value = old[key]
+        if key in arrays:
+            if arrays[key].shape != value.shape[1:]:
+                raise ModelError(f"{os.fspath(path)}: {key} has {arrays[key].shape[0]} channels, "
+                                 f"the model has {value.shape[1]}")
+            value = np.concatenate([value, arrays[key][None]], axis=0)
+        variable.assign(value)
+    return extended

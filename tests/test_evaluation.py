@@ -1,0 +1,94 @@
+"""Gatys reference, evaluation report and contact sheets on a tiny model and 3 small images."""
+
+import json
+import subprocess
+import sys
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cin_style.gatys import optimize
+from cin_style.losses import LossConfig
+
+SMALL_LOSS = LossConfig(content_layer="conv2_2", style_layers=("conv1_2", "conv2_2", "conv3_3"), style_image_size=32)
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval")
+    rng = np.random.default_rng(0)
+    photos = root / "photos"
+    photos.mkdir()
+    for i in range(3):
+        small = rng.random((4, 4, 3))
+        Image.fromarray((small * 255).astype(np.uint8)).resize((40, 36), Image.BICUBIC).save(photos / f"{i}.png")
+    styles = root / "styles"
+    styles.mkdir()
+    for name in ("alpha_style", "beta_style", "gamma_style"):
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), np.uint8)).save(styles / f"{name}.png")
+    return root
+
+
+def test_gatys_lbfgs_lowers_the_loss_with_more_iterations(images):
+    photo, style = images / "photos" / "0.png", images / "styles" / "alpha_style.png"
+    few = optimize(photo, style, iterations=3, loss_config=SMALL_LOSS, size=32)
+    more = optimize(photo, style, iterations=15, loss_config=SMALL_LOSS, size=32)
+    assert few.image.size == (36, 32)  # short side 32
+    assert more.history[-1]["total"] < few.history[-1]["total"] < few.history[0]["total"]
+    assert set(more.history[0]) >= {"total", "content", "style", "tv", "style/conv1_2"}
+    assert 0.0 <= more.pixels.min() and more.pixels.max() <= 1.0
+
+
+def test_gatys_adam_option(images):
+    result = optimize(images / "photos" / "1.png", images / "styles" / "beta_style.png", iterations=5,
+                      method="adam", loss_config=SMALL_LOSS, size=32, learning_rate=0.05)
+    assert len(result.history) == 6 and result.history[-1]["total"] < result.history[0]["total"]
+    with pytest.raises(ValueError, match="method"):
+        optimize(images / "photos" / "1.png", images / "styles" / "beta_style.png", method="sgd")
+
+
+@pytest.fixture(scope="module")
+def eval_model(tmp_path_factory):
+    from cin_style.model_format import StyleInfo, save_model
+    from tiny_models import make_tiny_model
+
+    model = make_tiny_model()
+    model.styles = [StyleInfo(s.name, source_image=f"{s.name}.png") for s in model.styles]
+    model.training_config = {"loss": SMALL_LOSS.to_dict()}
+    return save_model(model, tmp_path_factory.mktemp("m") / "model")
+
+
+def test_evaluate_tool_writes_json_and_markdown(images, eval_model, tmp_path):
+    tool = os.path.join(os.path.dirname(__file__), "..", "tools", "evaluate.py")
+    command = [sys.executable, tool, "--model", eval_model, "--content_dir", images / "photos", "--style_dir",
+               images / "styles", "--max_images", "3", "--size", "32", "--gatys_images", "1",
+               "--gatys_iterations", "5", "--json", tmp_path / "e.json", "--markdown", tmp_path / "e.md"]
+    result = subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert set(report["styles"]) == {"alpha_style", "beta_style", "gamma_style"}
+    for entry in report["styles"].values():
+        assert np.isfinite([entry["total_loss"], entry["gatys100_total_loss"], entry["ratio"]]).all()
+        # A random network is far from the per-image optimum.
+        assert entry["ratio"] > 1.0
+        assert entry["images"] == 3 and entry["gatys_images"] == 1
+    assert report["summary"]["worst_style"] in report["styles"]
+    assert "| alpha_style |" in (tmp_path / "e.md").read_text()
+
+
+def test_contact_sheet_and_blend_strip(tiny_model_dir, images):
+    from cin_style.contact_sheet import blend_strip, contact_sheet
+    from cin_style.stylizer import Stylizer
+
+    stylizer = Stylizer(tiny_model_dir)
+    photos = sorted((images / "photos").iterdir())
+    sheet = contact_sheet(stylizer, photos, tile_size=48)
+    assert sheet.size == (4 * 48 + 5 * 4, 18 + 3 * (48 + 4) + 4)
+    strip = np.asarray(blend_strip(stylizer, photos[0], "alpha_style", "gamma_style", steps=5, tile_size=48), float)
+    assert strip.shape[1] == 6 * 48 + 7 * 4
+    tiles = [strip[18:66, 4 + c * 52: 4 + c * 52 + 48] for c in range(1, 6)]
+    steps = [np.abs(tiles[i + 1] - tiles[i]).mean() for i in range(4)]
+    assert all(s > 0 for s in steps)  # each blend differs from the next
+    assert np.abs(tiles[4] - tiles[0]).mean() > max(steps)  # the ends differ most

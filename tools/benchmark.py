@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Speed benchmarks: training throughput and inference latency, against the machine's own peak.
+
+Every figure is a median over repeated runs after warm-up, printed beside the fp32 matmul
+peak measured in the same run, so results from a shared, noisy machine stay comparable.
+
+Examples:
+  python tools/benchmark.py --what train --json bench_train.json
+  python tools/benchmark.py --what inference --sizes 256,512,1024,2048 --json bench_inference.json
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("what", "all", ["train", "inference", "all"], "What to measure.")
+flags.DEFINE_string("json", None, "Write the results as JSON here.")
+flags.DEFINE_string("markdown", None, "Write a Markdown table here.")
+flags.DEFINE_string("model", None, "Model directory for inference (default: the bundled model, or a random "
+                    "full-size 16-style network when none is installed).")
+flags.DEFINE_list("tflite", [], "TFLite files to time as well, as variant=path (e.g. int8=model_int8.tflite).")
+flags.DEFINE_list("sizes", ["256", "512", "1024", "2048"], "Square image sides for inference.")
+flags.DEFINE_integer("repeats", 5, "Timed runs per figure (the median is reported).")
+flags.DEFINE_integer("threads", 2, "Threads for TensorFlow and LiteRT.")
+flags.DEFINE_integer("train_steps", 6, "Timed training steps per precision.")
+flags.DEFINE_list("precisions", ["float32", "mixed_bfloat16"], "Training precisions to measure.")
+flags.DEFINE_string("single", None, "Internal: run one inference figure (backend:variant:size:path) and print JSON.")
+
+
+def _configure_threads():
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def _machine():
+    from cin_style.benchmarking import matmul_peak_gflops
+
+    return {"fp32_matmul_gflops": matmul_peak_gflops(), "cpu_count": os.cpu_count(), "threads": FLAGS.threads}
+
+
+def _synthetic_training_data(root):
+    import numpy as np
+    from PIL import Image
+
+    photos = os.path.join(root, "photos")
+    os.makedirs(photos)
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 255, (300, 320, 3), np.uint8)).save(os.path.join(photos, f"{i}.png"))
+    styles_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "assets", "styles")
+    styles = [os.path.join(styles_dir, name) for name in ("starry_night.jpg", "great_wave.jpg")]
+    return photos, styles
+
+
+def bench_train(peak):
+    """Images/s of the real training step (full network, VGG16 to conv4_3, 256 px, batch 4)."""
+    import tensorflow as tf
+
+    from cin_style.benchmarking import median_time_s, train_step_gflops_per_image
+    from cin_style.network import Architecture
+    from cin_style.trainer import TrainConfig, Trainer
+
+    gflop = train_step_gflops_per_image(Architecture(16), 256)
+    results = {"size": 256, "batch_size": 4, "gflop_per_image": gflop, "by_precision": {}}
+    with tempfile.TemporaryDirectory() as root:
+        photos, styles = _synthetic_training_data(root)
+        for precision in FLAGS.precisions:
+            config = TrainConfig(content_dir=photos, style_images=styles, output_dir=os.path.join(root, precision),
+                                 image_size=256, batch_size=4, precision=precision)
+            trainer = Trainer(config, log=lambda line: None)
+            images = tf.random.stateless_uniform([4, 256, 256, 3], [0, 1])
+            style_index = tf.constant([0, 1, 0, 1])
+            step = trainer._make_step()
+            seconds = median_time_s(lambda: step(images, style_index)[0]["total"].numpy(),
+                                    repeats=FLAGS.train_steps, warmup=2)
+            rate = 4 / seconds
+            results["by_precision"][precision] = {
+                "images_per_s": rate, "gflops": rate * gflop, "fraction_of_fp32_peak": rate * gflop / peak}
+            print(f"train {precision}: {rate:.2f} images/s, {rate * gflop:.0f} GFLOP/s = "
+                  f"{rate * gflop / peak:.0%} of the fp32 matmul peak", file=sys.stderr, flush=True)
+    best = max(results["by_precision"].values(), key=lambda r: r["images_per_s"])
+    results.update({"images_per_s": results["by_precision"]["float32"]["images_per_s"]
+                    if "float32" in results["by_precision"] else best["images_per_s"]})
+    results["fraction_of_fp32_peak"] = results["images_per_s"] * gflop / peak
+    return results
+
+
+def _single(spec):
+    """Times one (backend, variant, size) in this process; prints a JSON line."""
+    import numpy as np
+
+    from cin_style.benchmarking import median_time_s, peak_rss_mb, transform_gflops
+
+    backend, variant, size, path = spec.split(":", 3)
+    size = int(size)
+    image = np.random.default_rng(0).random((size, size, 3), np.float32)
+    if backend == "tf":
+        from cin_style.model_format import CinModel, StyleInfo
+        from cin_style.network import Architecture
+        from cin_style.stylizer import Stylizer
+
+        model = path or None
+        if variant == "random_full":
+            model = CinModel(Architecture(16), [StyleInfo(f"s{i}") for i in range(16)])
+        stylizer = Stylizer(model)
+        weights = np.eye(stylizer.model.num_styles, dtype=np.float32)[0]
+        run = lambda: stylizer.stylize_array(image, weights)  # noqa: E731
+        arch = stylizer.model.architecture
+    else:
+        from cin_style.tflite_backend import TFLiteStylizer
+
+        stylizer = TFLiteStylizer(path, num_threads=FLAGS.threads)
+        weights = np.eye(stylizer.num_styles, dtype=np.float32)[0]
+        run = lambda: stylizer.stylize_array(image, weights)  # noqa: E731
+        arch = stylizer.architecture
+    seconds = median_time_s(run, repeats=FLAGS.repeats, warmup=1)
+    gflop = transform_gflops(arch, size, size)
+    print(json.dumps({"backend": backend, "variant": variant, "size": size, "median_ms": seconds * 1e3,
+                      "gflop": gflop, "gflops": gflop / seconds, "peak_rss_mb": peak_rss_mb()}))
+
+
+def bench_inference(peak):
+    jobs = []
+    model_variant = "bundled"
+    if FLAGS.model:
+        model_variant = os.path.basename(os.path.normpath(FLAGS.model))
+    else:
+        from cin_style.errors import ModelError
+        from cin_style.model_format import bundled_model_path
+
+        try:
+            bundled_model_path()
+        except ModelError:
+            model_variant = "random_full"
+    for size in FLAGS.sizes:
+        jobs.append(f"tf:{model_variant}:{size}:{FLAGS.model or ''}")
+        for item in FLAGS.tflite:
+            variant, _, path = item.partition("=")
+            jobs.append(f"tflite:{variant}:{size}:{path}")
+    rows = []
+    for job in jobs:
+        command = [sys.executable, os.path.abspath(__file__), f"--single={job}", f"--repeats={FLAGS.repeats}",
+                   f"--threads={FLAGS.threads}"]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            print(f"inference {job}: failed\n{result.stderr[-2000:]}", file=sys.stderr)
+            continue
+        row = json.loads(result.stdout.strip().splitlines()[-1])
+        row["fraction_of_fp32_peak"] = row["gflops"] / peak
+        rows.append(row)
+        print(f"inference {row['backend']}/{row['variant']} {row['size']}px: {row['median_ms']:.0f} ms, "
+              f"{row['gflops']:.0f} GFLOP/s ({row['fraction_of_fp32_peak']:.0%} of peak), "
+              f"peak RSS {row['peak_rss_mb']:.0f} MB", file=sys.stderr, flush=True)
+    return rows
+
+
+def markdown(report):
+    lines = [f"fp32 matmul peak measured in the same run: {report['machine']['fp32_matmul_gflops']:.0f} GFLOP/s "
+             f"({report['machine']['threads']} threads).", ""]
+    if "train" in report:
+        t = report["train"]
+        lines += ["| training (256 px, batch 4, full network, VGG16 to conv4_3) | images/s | GFLOP/s | of fp32 peak |",
+                  "|---|---|---|---|"]
+        for precision, r in t["by_precision"].items():
+            lines.append(f"| {precision} | {r['images_per_s']:.2f} | {r['gflops']:.0f} | "
+                         f"{r['fraction_of_fp32_peak']:.0%} |")
+        lines.append("")
+    if "inference" in report:
+        lines += ["| backend | variant | size | median ms | GFLOP | of fp32 peak | peak RSS MB |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in report["inference"]:
+            lines.append(f"| {r['backend']} | {r['variant']} | {r['size']} | {r['median_ms']:.0f} | {r['gflop']:.1f} | "
+                         f"{r['fraction_of_fp32_peak']:.0%} | {r['peak_rss_mb']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    del argv
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _configure_threads()
+    if FLAGS.single:
+        _single(FLAGS.single)
+        return
+    machine = _machine()
+    print(f"fp32 matmul peak: {machine['fp32_matmul_gflops']:.0f} GFLOP/s", file=sys.stderr, flush=True)
+    report = {"machine": machine}
+    if FLAGS.what in ("train", "all"):
+        report["train"] = bench_train(machine["fp32_matmul_gflops"])
+    if FLAGS.what in ("inference", "all"):
+        report["inference"] = bench_inference(machine["fp32_matmul_gflops"])
+    table = markdown(report)
+    if FLAGS.json:
+        with open(FLAGS.json, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2)
+    if FLAGS.markdown:
+        with open(FLAGS.markdown, "w", encoding="utf-8") as handle:
+            handle.write(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Make a labelled contact sheet (rows = photos, columns = photo then each style) and a blend strip.
+
+Example:
+  python tools/contact_sheet.py --photos assets/examples --output docs/contact_sheet.png --tile 512 \
+      --blend starry_night,great_wave --blend_output docs/blend_strip.png
+"""
+
+import os
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model", None, "Model directory (default: the bundled model).")
+flags.DEFINE_list("photos", None, "Photo files or a folder of photos.")
+flags.DEFINE_string("output", None, "Contact sheet PNG to write.")
+flags.DEFINE_integer("tile", 256, "Tile side in pixels; photos are stylized at this long side.")
+flags.DEFINE_list("styles", None, "Columns (names or indices; default: every style).")
+flags.DEFINE_list("blend", None, "Two styles A,B: also write a blend strip from A to B.")
+flags.DEFINE_string("blend_output", None, "Blend strip PNG to write.")
+flags.DEFINE_integer("blend_steps", 5, "Blends in the strip, A to B inclusive.")
+
+
+def main(argv):
+    del argv
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from cin_style.contact_sheet import blend_strip, contact_sheet
+    from cin_style.data import find_images
+    from cin_style.images import IMAGE_EXTENSIONS, save_image
+    from cin_style.stylizer import Stylizer
+
+    if not FLAGS.photos or not FLAGS.output:
+        raise app.UsageError("--photos and --output are required")
+    photos = []
+    for item in FLAGS.photos:
+        photos.extend(find_images(item, IMAGE_EXTENSIONS) if os.path.isdir(item) else [item])
+    stylizer = Stylizer(FLAGS.model)
+    styles = [int(s) if s.isdigit() else s for s in FLAGS.styles] if FLAGS.styles else None
+    sheet = contact_sheet(stylizer, photos, styles, tile_size=FLAGS.tile)
+    print(save_image(sheet, FLAGS.output, overwrite=True))
+    if FLAGS.blend:
+        if len(FLAGS.blend) != 2 or not FLAGS.blend_output:
+            raise app.UsageError("--blend takes two styles A,B and needs --blend_output")
+        strip = blend_strip(stylizer, photos[0], *FLAGS.blend, steps=FLAGS.blend_steps, tile_size=FLAGS.tile)
+        print(save_image(strip, FLAGS.blend_output, overwrite=True))
+
+
+if __name__ == "__main__":
+    app.run(main)

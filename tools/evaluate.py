@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Evaluate a model per style: perceptual losses of its outputs and the ratio to Gatys-100.
+
+Example:
+  python tools/evaluate.py --content_dir photos/ --style_dir assets/styles --max_images 20 \
+      --gatys_images 2 --json eval.json --markdown eval.md
+"""
+
+import json
+import os
+import sys
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model", None, "Model directory (default: the bundled model).")
+flags.DEFINE_string("content_dir", None, "Folder of evaluation photos.")
+flags.DEFINE_string("style_dir", None, "Folder of the styles' source images (default: assets/styles beside "
+                    "this tool).")
+flags.DEFINE_integer("max_images", None, "Use at most this many photos (sorted by name).")
+flags.DEFINE_integer("size", 256, "Photos are center-cropped to size x size.")
+flags.DEFINE_integer("gatys_images", 2, "Photos per style that also get the Gatys reference (0: none).")
+flags.DEFINE_integer("gatys_iterations", 100, "L-BFGS iterations of the reference.")
+flags.DEFINE_list("styles", None, "Evaluate only these styles.")
+flags.DEFINE_string("json", None, "Write the report as JSON here.")
+flags.DEFINE_string("markdown", None, "Write a Markdown summary here.")
+
+
+def main(argv):
+    del argv
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from cin_style.data import find_images
+    from cin_style.evaluation import evaluate_model, markdown_summary
+    from cin_style.stylizer import Stylizer
+
+    if not FLAGS.content_dir:
+        raise app.UsageError("--content_dir is required")
+    photos = find_images(FLAGS.content_dir)[: FLAGS.max_images]
+    style_dir = FLAGS.style_dir or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "assets", "styles")
+    report = evaluate_model(Stylizer(FLAGS.model), photos, style_dir, size=FLAGS.size,
+                            gatys_images=FLAGS.gatys_images, gatys_iterations=FLAGS.gatys_iterations,
+                            styles=FLAGS.styles, log=lambda line: print(line, file=sys.stderr, flush=True))
+    if FLAGS.json:
+        with open(FLAGS.json, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2)
+    summary = markdown_summary(report)
+    if FLAGS.markdown:
+        with open(FLAGS.markdown, "w", encoding="utf-8") as handle:
+            handle.write(summary)
+    print(summary)
+
+
+if __name__ == "__main__":
+    app.run(main)
