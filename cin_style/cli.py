@@ -8,6 +8,7 @@ unloadable model).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import time
@@ -101,7 +102,14 @@ def _command_stylize(args) -> int:
         raise _UsageError(f"-o/--output takes one input, got {len(inputs)}; use --out-dir for several")
     if not args.output and not args.out_dir:
         raise _UsageError("say where to write: -o OUT for one input, or --out-dir DIR")
-    stylizer = Stylizer(args.model, max_pixels=args.max_pixels)
+    if args.backend == "tflite":
+        if not args.tflite_model:
+            raise _UsageError("--backend tflite needs --tflite-model FILE")
+        from cin_style.tflite_backend import TFLiteStylizer
+
+        stylizer = TFLiteStylizer(args.tflite_model, num_threads=args.threads, max_pixels=args.max_pixels)
+    else:
+        stylizer = Stylizer(args.model, max_pixels=args.max_pixels)
     weights = stylizer.style_weights(args.style)  # a bad style is a usage error, before any work
     label = _style_label(args.style)
     protected = tuple(path for path, _ in inputs)
@@ -185,10 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("--format", choices=["jpg", "png", "webp"], help="output format with --out-dir "
                          "(default: the input's)")
     stylize.add_argument("--model", help="model directory (default: the bundled model)")
+    stylize.add_argument("--backend", choices=["tf", "tflite"], default="tf",
+                         help="tf (TensorFlow) or tflite (LiteRT; needs --tflite-model)")
+    stylize.add_argument("--tflite-model", help="a .tflite file made by `cin-style export`")
+    stylize.add_argument("--threads", type=int, help="LiteRT threads (tflite backend)")
     stylize.add_argument("--overwrite", action="store_true", help="replace existing output files")
     stylize.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
-    stylize.add_argument("--max-pixels", type=int, default=200_000_000,
-                         help="refuse images with more pixels than this (default 200000000)")
+    stylize.add_argument("--max-pixels", type=int, default=150_000_000,
+                         help="refuse images with more pixels than this (default 150000000)")
     stylize.set_defaults(handler=_command_stylize)
 
     styles = commands.add_parser("styles", help="list a model's styles",
@@ -227,16 +239,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("train", help="train a multi-style model (absl flags; see `cin-style train --helpfull`)",
                         add_help=False)
+    commands.add_parser("export", help="export to TFLite float32/float16/dynamic/int8 (`cin-style export --helpfull`)",
+                        add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     _quiet_tensorflow()
-    if argv and argv[0] == "train":  # absl flags: the training tool parses its own arguments
-        from cin_style.train_cli import run
-
-        run(["cin-style train", *argv[1:]])
+    if argv and argv[0] in ("train", "export"):  # absl tools parse their own flags
+        module = importlib.import_module(f"cin_style.{argv[0]}_cli")
+        module.run([f"cin-style {argv[0]}", *argv[1:]])
         return EXIT_OK
     parser = build_parser()
     args = parser.parse_args(argv)

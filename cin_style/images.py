@@ -18,8 +18,9 @@ from cin_style.errors import ImageError
 
 __all__ = ["LoadedImage", "load_image", "to_pil", "save_image", "DEFAULT_MAX_PIXELS", "IMAGE_EXTENSIONS"]
 
-#: Images with more pixels are refused before decoding (decompression-bomb guard).
-DEFAULT_MAX_PIXELS = 200_000_000
+#: Images with more pixels are refused before decoding (decompression-bomb guard). Pillow
+#: refuses files over 2 x ``PIL.Image.MAX_IMAGE_PIXELS`` (about 179 million) on its own.
+DEFAULT_MAX_PIXELS = 150_000_000
 
 #: File extensions treated as images when a folder is given.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
@@ -65,7 +66,7 @@ def _open_file(path: str, max_pixels: int) -> Image.Image:
         raise ImageError(f"{path}: empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # max_pixels is our limit
             image = Image.open(path)
             # The header is read; check the declared size before decoding any pixels.
             _check_pixels(image.width, image.height, max_pixels, path)
@@ -73,7 +74,10 @@ def _open_file(path: str, max_pixels: int) -> Image.Image:
             image.load()
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{path}: declares too many pixels; it exceeds the limit and was refused before "
+                         f"decoding ({exc})") from exc
+    except UnidentifiedImageError as exc:
         raise ImageError(f"{path}: not a supported image ({exc})") from exc
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError) as exc:
         raise ImageError(f"{path}: corrupt or truncated image ({exc})") from exc

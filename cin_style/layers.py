@@ -12,7 +12,8 @@ import tf_keras as keras
 
 from cin_style import ops
 
-__all__ = ["ConditionalInstanceNorm", "ReflectionPad", "PadToMultiple", "CropToReference", "CUSTOM_OBJECTS"]
+__all__ = ["ConditionalInstanceNorm", "ReflectionPad", "SlicedReflectionPad", "DepthToSpaceUpsample", "PadToMultiple", "CropToReference",
+           "CUSTOM_OBJECTS"]
 
 
 @keras.utils.register_keras_serializable(package="cin_style")
@@ -71,8 +72,53 @@ class ReflectionPad(keras.layers.Layer):
 
 
 @keras.utils.register_keras_serializable(package="cin_style")
+class SlicedReflectionPad(ReflectionPad):
+    """The same mirror padding built from slices and one concatenation per axis.
+
+    TFLite's MIRROR_PAD is not taken by the XNNPACK delegate and splits the graph
+    around every convolution; STRIDED_SLICE and CONCATENATION (of up to 5 inputs)
+    are taken. Used by the export network; numerically identical to
+    :class:`ReflectionPad`. Supports padding up to 5.
+    """
+
+    def call(self, x):
+        p = self.padding
+        if p == 0:
+            return x
+        for axis in (1, 2):
+            def rows(start, stop, axis=axis):
+                index = [slice(None)] * 4
+                index[axis] = slice(start, stop)
+                return x_[tuple(index)]
+            x_ = x
+            top = [rows(i, i + 1) for i in range(p, 0, -1)]
+            bottom = [rows(-i - 1, -i) for i in range(1, p + 1)]
+            # XNNPACK concatenates at most 5 tensors per op: group each side first.
+            x = tf.concat([_concat(top, axis), x_, _concat(bottom, axis)], axis=axis)
+        return x
+
+
+def _concat(tensors, axis):
+    return tensors[0] if len(tensors) == 1 else tf.concat(tensors, axis=axis)
+
+
+@keras.utils.register_keras_serializable(package="cin_style")
+class DepthToSpaceUpsample(keras.layers.Layer):
+    """Nearest-neighbour x2 upsampling as channel concatenation + DEPTH_TO_SPACE.
+
+    Equal to ``UpSampling2D(2, interpolation="nearest")``; XNNPACK takes both ops,
+    while it does not take RESIZE_NEAREST_NEIGHBOR. Used by the export network.
+    """
+
+    def call(self, x):
+        return tf.nn.depth_to_space(tf.concat([x, x, x, x], axis=-1), 2)
+
+
+@keras.utils.register_keras_serializable(package="cin_style")
 class PadToMultiple(keras.layers.Layer):
     """Mirror-pads the bottom and right edges so H and W become multiples of ``multiple``.
+
+    Needs H, W >= ``multiple`` (mirror padding cannot exceed the image).
 
     The two stride-2 convolutions and two x2 upsamplings of the transform network
     return the input size exactly only for multiples of 4; :class:`CropToReference`
@@ -84,9 +130,13 @@ class PadToMultiple(keras.layers.Layer):
         self.multiple = int(multiple)
 
     def call(self, x):
+        # Pad by the most that can be needed (constant paddings keep the channel count known to
+        # shape inference, which TFLite's CONV_2D needs), then cut to the next multiple.
         size = tf.shape(x)[1:3]
-        extra = (-size) % self.multiple
-        return tf.pad(x, [[0, 0], [0, extra[0]], [0, extra[1]], [0, 0]], mode="REFLECT")
+        target = size + (-size) % self.multiple
+        most = self.multiple - 1
+        padded = tf.pad(x, [[0, 0], [0, most], [0, most], [0, 0]], mode="REFLECT")
+        return padded[:, : target[0], : target[1], :]
 
     def get_config(self):
         return {**super().get_config(), "multiple": self.multiple}
@@ -105,6 +155,8 @@ class CropToReference(keras.layers.Layer):
 CUSTOM_OBJECTS = {
     "ConditionalInstanceNorm": ConditionalInstanceNorm,
     "ReflectionPad": ReflectionPad,
+    "SlicedReflectionPad": SlicedReflectionPad,
+    "DepthToSpaceUpsample": DepthToSpaceUpsample,
     "PadToMultiple": PadToMultiple,
     "CropToReference": CropToReference,
 }

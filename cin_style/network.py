@@ -20,7 +20,14 @@ import dataclasses
 
 import tf_keras as keras
 
-from cin_style.layers import ConditionalInstanceNorm, CropToReference, PadToMultiple, ReflectionPad
+from cin_style.layers import (
+    ConditionalInstanceNorm,
+    CropToReference,
+    DepthToSpaceUpsample,
+    PadToMultiple,
+    ReflectionPad,
+    SlicedReflectionPad,
+)
 
 __all__ = ["Architecture", "build_transform_network", "scaled_width"]
 
@@ -56,12 +63,14 @@ def scaled_width(channels: int, alpha: float) -> int:
 class _Builder:
     """Appends conv + CIN (+ activation) blocks that all share one style-weights input."""
 
-    def __init__(self, style_weights, num_styles: int):
+    def __init__(self, style_weights, num_styles: int, for_export: bool = False):
         self.style_weights = style_weights
         self.num_styles = num_styles
+        self.for_export = for_export
+        self.pad_layer = SlicedReflectionPad if for_export else ReflectionPad
 
     def conv_norm(self, x, channels: int, kernel: int, stride: int, name: str, activation: str | None = "relu"):
-        x = ReflectionPad(kernel // 2, name=f"{name}_pad")(x)
+        x = self.pad_layer(kernel // 2, name=f"{name}_pad")(x)
         x = keras.layers.Conv2D(channels, kernel, strides=stride, padding="valid", use_bias=False, name=f"{name}_conv")(x)
         x = ConditionalInstanceNorm(self.num_styles, name=f"{name}_norm")([x, self.style_weights])
         if activation:
@@ -69,7 +78,10 @@ class _Builder:
         return x
 
     def upsample_conv_norm(self, x, channels: int, name: str):
-        x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_upsample")(x)
+        if self.for_export:
+            x = DepthToSpaceUpsample(name=f"{name}_upsample")(x)
+        else:
+            x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_upsample")(x)
         return self.conv_norm(x, channels, 3, 1, name)
 
     def residual_block(self, x, channels: int, name: str):
@@ -78,7 +90,8 @@ class _Builder:
         return keras.layers.Add(name=f"{name}_add")([x, y])
 
 
-def build_transform_network(arch: Architecture, spatial_style_weights: bool = False) -> keras.Model:
+def build_transform_network(arch: Architecture, spatial_style_weights: bool = False,
+                            for_export: bool = False) -> keras.Model:
     """Builds the transform network for ``arch``.
 
     Inputs:
@@ -90,16 +103,20 @@ def build_transform_network(arch: Architecture, spatial_style_weights: bool = Fa
     Output:
       [B, H, W, 3] float32 RGB in [0, 1], the input's exact height and width.
 
-    Both variants have the same weights in the same order, so
-    ``spatial.set_weights(plain.get_weights())`` moves a trained model between them.
+    ``for_export`` builds the same function from TFLite/XNNPACK-friendly ops
+    (see :mod:`cin_style.export_layers`).
+
+    All variants have the same weights in the same order, so
+    ``other.set_weights(plain.get_weights())`` moves a trained model between them.
     """
     n = arch.num_styles
     width = lambda channels: scaled_width(channels, arch.alpha)  # noqa: E731
 
-    image = keras.Input(shape=(None, None, 3), name="image")
+    batch = 1 if for_export else None  # a static batch keeps every reshape static for TFLite
+    image = keras.Input(shape=(None, None, 3), batch_size=batch, name="image")
     style_shape = (None, None, n) if spatial_style_weights else (n,)
-    style_weights = keras.Input(shape=style_shape, name="style_weights")
-    net = _Builder(style_weights, n)
+    style_weights = keras.Input(shape=style_shape, batch_size=batch, name="style_weights")
+    net = _Builder(style_weights, n, for_export)
 
     x = PadToMultiple(4, name="pad_to_multiple")(image)
     x = net.conv_norm(x, width(32), 9, 1, "in")

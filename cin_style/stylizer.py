@@ -8,7 +8,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from cin_style.errors import StyleError
+from cin_style.errors import ModelError, StyleError
 from cin_style.images import DEFAULT_MAX_PIXELS, load_image, to_pil
 from cin_style.model_format import CinModel, bundled_model_path, load_model
 from cin_style.styles import style_weights
@@ -134,7 +134,7 @@ def _stylizer_for(model) -> Stylizer:
     return _cached_stylizer(path)
 
 
-def stylize(image, style, *, model=None):
+def stylize(image, style, *, model=None, backend: str = "tf", tflite_model=None, num_threads: int | None = None):
     """Stylizes an image with a multi-style model.
 
     Args:
@@ -152,6 +152,10 @@ def stylize(image, style, *, model=None):
         Weights are divided by their sum.
       model: None for the bundled pretrained model, a model directory path, or a
         loaded :class:`~cin_style.CinModel` / :class:`~cin_style.Stylizer`.
+      backend: ``"tf"`` (TensorFlow, the default) or ``"tflite"`` (LiteRT with the
+        XNNPACK delegate; needs ``tflite_model`` and the ``[mobile]`` extra).
+      tflite_model: path of a .tflite file made by ``cin-style export``.
+      num_threads: LiteRT threads for the tflite backend (default: LiteRT's choice).
 
     Returns:
       A PIL image with the input's width and height (RGB, or RGBA if the input
@@ -166,7 +170,20 @@ def stylize(image, style, *, model=None):
         >>> import cin_style
         >>> cin_style.stylize("photo.jpg", "starry_night").save("out.jpg")
     """
+    if backend == "tflite":
+        if tflite_model is None:
+            raise ModelError("backend='tflite' needs tflite_model=PATH (a file made by `cin-style export`)")
+        return _tflite_stylizer(os.path.abspath(os.fspath(tflite_model)), num_threads).stylize(image, style)
+    if backend != "tf":
+        raise ValueError(f"backend must be 'tf' or 'tflite', got {backend!r}")
     return _stylizer_for(model).stylize(image, style)
+
+
+@functools.lru_cache(maxsize=4)
+def _tflite_stylizer(path: str, num_threads):
+    from cin_style.tflite_backend import TFLiteStylizer
+
+    return TFLiteStylizer(path, num_threads=num_threads)
 
 
 def list_styles(model=None) -> list[str]:

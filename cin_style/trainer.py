@@ -383,7 +383,7 @@ class Trainer:
         trained = range(self.first_trained_style, self.model.num_styles)
         weights = tf.one_hot(list(trained), self.model.num_styles)
         images = tf.repeat(tf.cast(sample, tf.float32), len(trained), axis=0)
-        outputs = self.model.network([images, weights], training=False)
+        outputs = tf.cast(self.model.network([images, weights], training=False), tf.float32)  # bf16 under mixed
         with writer.as_default(step=step):
             tf.summary.image("samples", tf.concat([tf.cast(sample, tf.float32), outputs], 0),
                              max_outputs=len(trained) + 1)

@@ -176,3 +176,9 @@ def test_style_pack_round_trip_and_fingerprint_check(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"junk")
     with pytest.raises(ModelError, match="not a readable style pack"):
         import_style_pack(base, tmp_path / "bad.npz")
+
+
+def test_mixed_bfloat16_training_with_samples(data, tmp_path):
+    model = Trainer(_config(data, tmp_path / "bf16", num_steps=4, precision="mixed_bfloat16", sample_every=2)).run()
+    assert model.network.weights[0].dtype == tf.float32  # variables stay float32; saved model loads as usual
+    assert load_model(tmp_path / "bf16" / "model").training_config["precision"] == "mixed_bfloat16"

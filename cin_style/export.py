@@ -1,0 +1,159 @@
+"""TFLite export: float32, float16, dynamic-range and full-integer int8 models with metadata.
+
+Signature (stable; the Android sample depends on it), ``serving_default``:
+
+- input ``image``: [1, H, W, 3] float32 RGB in [0, 1] (uint8 0..255 with
+  ``uint8_io``); H and W are resizable at run time (any size >= 4).
+- input ``style_weights``: [1, N] float32, non-negative, positive sum.
+- output ``stylized``: [1, H, W, 3] float32 RGB in [0, 1] (uint8 with ``uint8_io``).
+
+A ``<file>.json`` beside the ``.tflite`` records the styles, this spec, value
+ranges and the quantization parameters of the I/O tensors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from cin_style.errors import ModelError
+from cin_style.model_format import CinModel
+from cin_style.network import build_transform_network
+
+__all__ = ["MODES", "export_tflite", "representative_images", "SIGNATURE_KEY"]
+
+MODES = ("float32", "float16", "dynamic", "int8")
+SIGNATURE_KEY = "serving_default"
+METADATA_FORMAT = "cin-style-tflite-metadata"
+
+
+class _ServingModule(tf.Module):
+    def __init__(self, network, num_styles: int):
+        super().__init__()
+        self.network = network
+        self.serve = tf.function(
+            self._serve,
+            input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32, name="image"),
+                             tf.TensorSpec([1, num_styles], tf.float32, name="style_weights")])
+
+    def _serve(self, image, style_weights):
+        return {"stylized": self.network([image, style_weights], training=False)}
+
+
+def export_network(model: CinModel):
+    """The network used for export (same weights as ``model.network``)."""
+    network = build_transform_network(model.architecture, for_export=True)
+    network.set_weights(model.network.get_weights())
+    return network
+
+
+def representative_images(photos, num_styles: int, size: int = 256, per_photo_styles: int | None = None, seed=0):
+    """Calibration samples: every photo crossed with every style (one-hot), plus blends.
+
+    Yields dicts ``{"image": [1, size, size, 3], "style_weights": [1, N]}``.
+    """
+    from cin_style.evaluation import center_crop
+    from cin_style.images import load_image
+
+    rng = np.random.default_rng(seed)
+    crops = [center_crop(load_image(p).rgb, size)[None].astype(np.float32) for p in photos]
+
+    def generate():
+        for crop in crops:
+            styles = range(num_styles) if per_photo_styles is None else rng.choice(
+                num_styles, min(per_photo_styles, num_styles), replace=False)
+            for style in styles:
+                yield {"image": crop, "style_weights": np.eye(num_styles, dtype=np.float32)[style:style + 1]}
+            blend = rng.dirichlet(np.ones(num_styles)).astype(np.float32)[None]
+            yield {"image": crop, "style_weights": blend}
+    return generate
+
+
+def _converter(model: CinModel, mode: str, representative, uint8_io: bool):
+    module = _ServingModule(export_network(model), model.num_styles)
+    concrete = module.serve.get_concrete_function()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], module)
+    if mode == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif mode == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif mode == "int8":
+        if representative is None:
+            raise ValueError("int8 export needs representative (calibration) samples")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ({"image": s["image"], "style_weights": s["style_weights"]}
+                                                    for s in representative())
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if uint8_io:
+            converter.inference_input_type = tf.uint8
+            converter.inference_output_type = tf.uint8
+    return converter
+
+
+def _io_spec(content: bytes) -> dict:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=content)
+    runner = interpreter.get_signature_runner(SIGNATURE_KEY)
+    spec = {}
+    for kind, details in (("inputs", runner.get_input_details()), ("outputs", runner.get_output_details())):
+        spec[kind] = {}
+        for name, d in details.items():
+            scale, zero_point = d["quantization"]
+            spec[kind][name] = {"tensor_name": d["name"], "shape_signature": [int(x) for x in d["shape_signature"]],
+                                "dtype": np.dtype(d["dtype"]).name,
+                                "quantization": {"scale": float(scale), "zero_point": int(zero_point)}}
+    return spec
+
+
+def export_tflite(model: CinModel, path, mode: str = "float32", *, representative=None,
+                  uint8_io: bool = False) -> dict:
+    """Writes ``model`` as a TFLite flatbuffer at ``path`` and its metadata at ``path`` + ``.json``.
+
+    Args:
+      model: a loaded :class:`~cin_style.CinModel`.
+      mode: ``float32``, ``float16`` (float16 weights), ``dynamic`` (int8 weights,
+        float activations) or ``int8`` (weights and activations int8).
+      representative: for int8, a callable returning an iterator of calibration
+        samples (see :func:`representative_images`).
+      uint8_io: int8 only; image input and output as uint8 0..255 instead of float.
+
+    Returns:
+      The metadata dict (also written as JSON).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if uint8_io and mode != "int8":
+        raise ValueError("uint8_io applies to int8 export only")
+    try:
+        content = _converter(model, mode, representative, uint8_io).convert()
+    except Exception as exc:  # the converter's own errors are long MLIR dumps
+        raise ModelError(f"TFLite conversion failed for mode {mode}: {str(exc).splitlines()[0][:500]}") from exc
+    metadata = {
+        "format": METADATA_FORMAT, "format_version": 1, "mode": mode,
+        "signature": SIGNATURE_KEY,
+        "architecture": dataclasses.asdict(model.architecture),
+        "styles": [{"index": i, **dataclasses.asdict(s)} for i, s in enumerate(model.styles)],
+        "io": _io_spec(content),
+        "value_ranges": {"image": "uint8 0..255" if uint8_io else "float32 0..1",
+                         "style_weights": ("uint8, quantized with io.inputs.style_weights.quantization from "
+                                           "weights normalized to sum 1" if uint8_io else
+                                           "float32 >= 0, positive sum (divided by the sum inside)"),
+                         "stylized": "uint8 0..255" if uint8_io else "float32 0..1"},
+        "size_bytes": len(content),
+    }
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    for target, data in ((path, content), (path + ".json", json.dumps(metadata, indent=2).encode())):
+        fd, tmp = tempfile.mkstemp(prefix=".export-", dir=folder)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    return metadata

@@ -1,0 +1,68 @@
+"""Command line of the TFLite exporter (``tools/export_tflite.py`` and ``cin-style export``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from absl import app, flags, logging
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model", None, "Model directory (default: the bundled model).")
+flags.DEFINE_enum("mode", "int8", ["float32", "float16", "dynamic", "int8"],
+                  "float32; float16 weights; dynamic (int8 weights, float activations); int8 (weights and "
+                  "activations).")
+flags.DEFINE_string("output", None, "The .tflite file to write; metadata goes to <output>.json.")
+flags.DEFINE_string("calibration_dir", None, "int8: folder of real photos for calibration (crossed with every "
+                    "style). Default: the example photos in assets/examples of a source checkout.")
+flags.DEFINE_integer("calibration_images", 16, "int8: at most this many calibration photos.")
+flags.DEFINE_integer("calibration_size", 256, "int8: calibration crops are size x size.")
+flags.DEFINE_bool("uint8_io", False, "int8: image input and output as uint8 0..255 instead of float 0..1.")
+flags.DEFINE_bool("overwrite", False, "Replace an existing output file.")
+
+
+def _calibration_photos():
+    from cin_style.data import find_images
+
+    folder = FLAGS.calibration_dir
+    if folder is None:
+        folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "assets", "examples")
+        if not os.path.isdir(folder):
+            raise app.UsageError("int8 export needs --calibration_dir (a folder of real photos)")
+    photos = find_images(folder)[: FLAGS.calibration_images]
+    if not photos:
+        raise app.UsageError(f"--calibration_dir {folder}: no photos found")
+    return photos
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not FLAGS.output:
+        raise app.UsageError("--output is required")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.set_verbosity(logging.WARNING)
+    from cin_style.errors import CinStyleError
+    from cin_style.export import export_tflite, representative_images
+    from cin_style.stylizer import resolve_model
+
+    if os.path.exists(FLAGS.output) and not FLAGS.overwrite:
+        print(f"export: error: {FLAGS.output} already exists (pass --overwrite)", file=sys.stderr)
+        return 2
+    try:
+        model = resolve_model(FLAGS.model)
+        representative = None
+        if FLAGS.mode == "int8":
+            representative = representative_images(_calibration_photos(), model.num_styles, FLAGS.calibration_size)
+        metadata = export_tflite(model, FLAGS.output, FLAGS.mode, representative=representative,
+                                 uint8_io=FLAGS.uint8_io)
+    except (CinStyleError, ValueError) as exc:
+        print(f"export: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{FLAGS.output}: {metadata['size_bytes'] / 1e6:.2f} MB, mode {FLAGS.mode}, "
+          f"{len(metadata['styles'])} styles; metadata in {FLAGS.output}.json")
+    return 0
+
+
+def run(argv: list[str] | None = None) -> None:
+    app.run(main, argv=argv)

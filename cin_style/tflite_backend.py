@@ -1,0 +1,108 @@
+"""Running an exported .tflite model with LiteRT (``ai-edge-litert``), the runtime Android uses.
+
+Same pre- and post-processing as the TensorFlow path: any image size (the
+input tensor is resized per image), alpha carried over, float or uint8 I/O
+handled from the model's own tensor types.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from cin_style.errors import ModelError, StyleError
+from cin_style.export import SIGNATURE_KEY
+from cin_style.images import DEFAULT_MAX_PIXELS, load_image, to_pil
+from cin_style.network import Architecture
+from cin_style.stylizer import MIN_SIDE
+from cin_style.styles import style_weights
+
+__all__ = ["TFLiteStylizer"]
+
+
+class TFLiteStylizer:
+    """Stylizes with a .tflite file written by :func:`cin_style.export.export_tflite`.
+
+    Args:
+      path: the .tflite file; its metadata ``<path>.json`` gives the style names
+        (without it, styles are named by index).
+      num_threads: LiteRT threads (XNNPACK delegate).
+    """
+
+    def __init__(self, path, num_threads: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS):
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as exc:  # pragma: no cover - part of the [mobile] extra
+            raise ModelError("the tflite backend needs ai-edge-litert: pip install 'cin-style[mobile]'") from exc
+        self.path = os.fspath(path)
+        if not os.path.isfile(self.path):
+            raise ModelError(f"{self.path}: no such TFLite model")
+        try:
+            self._interpreter = Interpreter(model_path=self.path, num_threads=num_threads)
+            self._runner = self._interpreter.get_signature_runner(SIGNATURE_KEY)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"{self.path}: not a loadable cin-style TFLite model ({exc})") from exc
+        inputs = self._runner.get_input_details()
+        if set(inputs) != {"image", "style_weights"}:
+            raise ModelError(f"{self.path}: expected inputs image and style_weights, found {sorted(inputs)}")
+        self._image_detail = inputs["image"]
+        self._style_detail = inputs["style_weights"]
+        self._output_detail = self._runner.get_output_details()["stylized"]
+        self.num_styles = int(inputs["style_weights"]["shape"][-1])
+        self.metadata = self._read_metadata()
+        if self.metadata:
+            self.style_names = [s["name"] for s in self.metadata["styles"]]
+            self.architecture = Architecture(**self.metadata["architecture"])
+        else:
+            self.style_names = [str(i) for i in range(self.num_styles)]
+            self.architecture = None
+        self.max_pixels = max_pixels
+
+    def _read_metadata(self):
+        meta_path = self.path + ".json"
+        if not os.path.isfile(meta_path):
+            return None
+        try:
+            with open(meta_path, encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{meta_path}: unreadable metadata ({exc})") from exc
+
+    def style_weights(self, style) -> np.ndarray:
+        """Normalized [N] weights for any accepted style argument."""
+        return style_weights(style, self.style_names)
+
+    def stylize_array(self, rgb: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """[H, W, 3] float32 in [0, 1] and [N] weights -> [H, W, 3] float32 in [0, 1]."""
+        if weights.ndim != 1:
+            raise StyleError("the tflite backend takes one weight per style (no per-pixel weights)")
+        height, width = rgb.shape[:2]
+        pad_h, pad_w = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
+        if pad_h or pad_w:
+            rgb = np.pad(rgb, [(0, pad_h), (0, pad_w), (0, 0)], mode="edge")
+        image = rgb[None].astype(np.float32)
+        if self._image_detail["dtype"] == np.uint8:
+            image = np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
+        output = self._runner(image=image, style_weights=self._style_input(weights))["stylized"][0]
+        if self._output_detail["dtype"] == np.uint8:
+            output = output.astype(np.float32) / 255.0
+        return np.clip(output[:height, :width], 0.0, 1.0)
+
+    def _style_input(self, weights: np.ndarray) -> np.ndarray:
+        """[1, N] style weights in the input's dtype (quantized with its scale/zero point if integer)."""
+        detail = self._style_detail
+        if detail["dtype"] == np.float32:
+            return weights[None].astype(np.float32)
+        scale, zero_point = detail["quantization"]
+        info = np.iinfo(detail["dtype"])
+        return np.clip(np.rint(weights[None] / scale + zero_point), info.min, info.max).astype(detail["dtype"])
+
+    def stylize(self, image, style):
+        """Like :func:`cin_style.stylize`; returns a PIL image of the input's size."""
+        loaded = load_image(image, self.max_pixels)
+        weights = self.style_weights(style)
+        return to_pil(self.stylize_array(loaded.rgb, weights), loaded.alpha)
+
+    __call__ = stylize

@@ -1,0 +1,134 @@
+"""TFLite export of a tiny model in every mode, run through LiteRT."""
+
+import json
+
+import numpy as np
+import pytest
+
+import cin_style
+from cin_style.export import MODES, export_tflite, export_network, representative_images
+from cin_style.tflite_backend import TFLiteStylizer
+
+
+def _psnr(a, b):
+    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+    return 10 * np.log10(1.0 / max(mse, 1e-12))
+
+
+@pytest.fixture(scope="module")
+def calibration(tmp_path_factory):
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("calibration")
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        small = rng.random((5, 6, 3))
+        Image.fromarray((small * 255).astype(np.uint8)).resize((48, 40), Image.BICUBIC).save(folder / f"{i}.png")
+    return sorted(str(p) for p in folder.iterdir())
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_model, calibration, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tflite")
+    files = {}
+    for mode in MODES:
+        representative = representative_images(calibration, tiny_model.num_styles, 32) if mode == "int8" else None
+        files[mode] = str(folder / f"tiny_{mode}.tflite")
+        export_tflite(tiny_model, files[mode], mode, representative=representative)
+    return files
+
+
+def test_export_network_matches_the_training_network(tiny_model):
+    image = np.random.default_rng(1).random((1, 21, 30, 3), np.float32)
+    weights = np.array([[0.2, 0.0, 0.8]], np.float32)
+    np.testing.assert_allclose(export_network(tiny_model)([image, weights]).numpy(),
+                               tiny_model.network([image, weights]).numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("height,width", [(32, 32), (17, 23), (40, 19)])
+def test_float32_matches_keras_for_any_size(tiny_model, exported, height, width):
+    stylizer = TFLiteStylizer(exported["float32"])
+    image = np.random.default_rng(height).random((height, width, 3), np.float32)
+    weights = np.array([0.0, 1.0, 0.0], np.float32)
+    expected = tiny_model.network([image[None], weights[None]]).numpy()[0]
+    np.testing.assert_allclose(stylizer.stylize_array(image, weights), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("mode,min_psnr", [("float16", 35.0), ("dynamic", 25.0), ("int8", 20.0)])
+def test_quantized_modes_stay_close(tiny_model, exported, calibration, mode, min_psnr):
+    from cin_style.evaluation import center_crop
+    from cin_style.images import load_image
+
+    stylizer = TFLiteStylizer(exported[mode])
+    image = center_crop(load_image(calibration[0]).rgb, 32)
+    for style in range(3):
+        weights = np.eye(3, dtype=np.float32)[style]
+        expected = tiny_model.network([image[None], weights[None]]).numpy()[0]
+        assert _psnr(stylizer.stylize_array(image, weights), expected) > min_psnr
+
+
+def test_int8_is_fully_quantized(exported):
+    """Every op but the I/O QUANTIZE/DEQUANTIZE works on int8 (int32 for biases and shapes)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=exported["int8"])
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    ops = interpreter._get_ops_details()
+    assert sum(op["op_name"] == "CONV_2D" for op in ops) == 8  # in, 2 down, 2 in one residual block, 2 up, out
+    for op in ops:
+        if op["op_name"] in ("QUANTIZE", "DEQUANTIZE"):
+            continue
+        for index in [*op["inputs"], *op["outputs"]]:
+            if index >= 0:
+                assert tensors[index]["dtype"] in (np.int8, np.int32), (op["op_name"], tensors[index]["name"])
+
+
+def test_metadata_matches_the_tensors(tiny_model, exported):
+    from ai_edge_litert.interpreter import Interpreter
+
+    for mode, path in exported.items():
+        meta = json.load(open(path + ".json"))
+        assert meta["mode"] == mode and [s["name"] for s in meta["styles"]] == tiny_model.style_names
+        runner = Interpreter(model_path=path).get_signature_runner(meta["signature"])
+        for kind, details in (("inputs", runner.get_input_details()), ("outputs", runner.get_output_details())):
+            assert set(meta["io"][kind]) == set(details)
+            for name, detail in details.items():
+                assert meta["io"][kind][name]["shape_signature"] == [int(x) for x in detail["shape_signature"]]
+                assert meta["io"][kind][name]["dtype"] == np.dtype(detail["dtype"]).name
+        assert meta["io"]["inputs"]["image"]["shape_signature"] == [1, -1, -1, 3]
+        assert meta["io"]["inputs"]["style_weights"]["shape_signature"] == [1, 3]
+
+
+def test_uint8_io(tiny_model, calibration, tmp_path):
+    path = tmp_path / "u8.tflite"
+    meta = export_tflite(tiny_model, path, "int8", uint8_io=True,
+                         representative=representative_images(calibration, 3, 32))
+    assert meta["io"]["inputs"]["image"]["dtype"] == "uint8"
+    assert meta["io"]["outputs"]["stylized"]["dtype"] == "uint8"
+    stylizer = TFLiteStylizer(path)
+    out = stylizer.stylize(np.full((20, 30, 3), 128, np.uint8), "beta_style")
+    assert out.size == (30, 20)
+    image = np.random.default_rng(3).random((24, 24, 3), np.float32)
+    for style in range(3):
+        weights = np.eye(3, dtype=np.float32)[style]
+        expected = tiny_model.network([image[None], weights[None]]).numpy()[0]
+        assert _psnr(stylizer.stylize_array(image, weights), expected) > 15
+
+
+def test_stylize_with_the_tflite_backend(tiny_model_dir, exported, photo_path):
+    tf_out = np.asarray(cin_style.stylize(photo_path, "gamma_style", model=tiny_model_dir), float)
+    lite_out = np.asarray(cin_style.stylize(photo_path, "gamma_style", backend="tflite",
+                                            tflite_model=exported["float32"]), float)
+    assert lite_out.shape == tf_out.shape
+    assert np.abs(lite_out - tf_out).max() <= 1.0  # 8-bit rounding only
+    with pytest.raises(cin_style.ModelError, match="needs tflite_model"):
+        cin_style.stylize(photo_path, 0, backend="tflite")
+
+
+def test_bad_modes_and_missing_files(tiny_model, tmp_path):
+    with pytest.raises(ValueError, match="mode must be one of"):
+        export_tflite(tiny_model, tmp_path / "x.tflite", "int4")
+    with pytest.raises(ValueError, match="calibration"):
+        export_tflite(tiny_model, tmp_path / "x.tflite", "int8")
+    with pytest.raises(cin_style.ModelError, match="no such TFLite model"):
+        TFLiteStylizer(tmp_path / "none.tflite")
