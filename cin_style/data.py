@@ -80,24 +80,25 @@ def _example_plan(num_files: int, num_styles: int, seed: int, start_example: int
             example += 1
 
 
-def _decode_and_crop(path, example, image_size: int, seed: int):
+def _decode_and_crop(path, example, image_size: int, seed: int, short_side: int):
     data = tf.io.read_file(path)
     image = tf.io.decode_image(data, channels=3, expand_animations=False)
     image = tf.image.convert_image_dtype(image, tf.float32)
     shape = tf.cast(tf.shape(image)[:2], tf.float32)
-    scale = tf.cast(image_size, tf.float32) / tf.reduce_min(shape)
+    scale = tf.cast(short_side, tf.float32) / tf.reduce_min(shape)
     new_size = tf.cast(tf.math.ceil(shape * scale), tf.int32)
-    image = tf.image.resize(image, tf.maximum(new_size, image_size), method="bilinear", antialias=True)
+    image = tf.image.resize(image, tf.maximum(new_size, short_side), method="bilinear", antialias=True)
     crop_seed = tf.stack([tf.cast(seed, tf.int64), example])
     return tf.clip_by_value(tf.image.stateless_random_crop(image, [image_size, image_size, 3], crop_seed), 0.0, 1.0)
 
 
 def content_dataset(paths: list[str], num_styles: int, image_size: int, batch_size: int, seed: int,
-                    start_step: int = 0) -> tf.data.Dataset:
+                    start_step: int = 0, short_side: int | None = None) -> tf.data.Dataset:
     """Endless batches ``(images [B, S, S, 3] float32 in [0, 1], style_index [B] int32)``.
 
-    Each photo's short side is resized to ``image_size``, then a random square
-    crop is taken. Each example gets its own random style (see module docstring
+    Each photo's short side is resized to ``short_side`` (default ``image_size``),
+    then a random ``image_size`` square crop is taken: smaller crops of photos at
+    the same scale train 4x faster per example and see the same pixel statistics. Each example gets its own random style (see module docstring
     for why the stream is a pure function of seed and step).
     """
     if not paths:
@@ -108,7 +109,8 @@ def content_dataset(paths: list[str], num_styles: int, image_size: int, batch_si
         output_signature=(tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.int64)))
 
     def load(example, file_index, style_index):
-        image = _decode_and_crop(tf.gather(path_table, file_index), example, image_size, seed)
+        image = _decode_and_crop(tf.gather(path_table, file_index), example, image_size, seed,
+                                 max(short_side or image_size, image_size))
         return image, tf.cast(style_index, tf.int32)
 
     dataset = plan.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

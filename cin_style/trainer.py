@@ -47,6 +47,9 @@ class TrainConfig:
 
     Attributes:
       content_dir: folder of training photos (searched recursively).
+      image_size: side of the square random crops.
+      photo_short_side: photos are resized to this short side before cropping
+        (default ``image_size``).
       style_images: style image paths; style names come from the file names.
       output_dir: where checkpoints, logs and the model go.
       style_strengths: per-style multipliers of the style loss, by style name.
@@ -61,6 +64,7 @@ class TrainConfig:
     style_images: list[str]
     output_dir: str
     image_size: int = 256
+    photo_short_side: int | None = None
     batch_size: int = 4
     num_steps: int = 40_000
     learning_rate: float = 1e-3
@@ -324,7 +328,8 @@ class Trainer:
             self.step.assign(int(load_model(config.init_model).training_config.get("step", 0)))
         start = self.current_step
         dataset = content_dataset(self.content_paths, self.model.num_styles - self.first_trained_style,
-                                  config.image_size, config.batch_size, config.seed, start_step=start)
+                                  config.image_size, config.batch_size, config.seed, start_step=start,
+                                  short_side=config.photo_short_side)
         offset = self.first_trained_style
         dataset = dataset.map(lambda images, styles: (images, styles + offset))
         iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
