@@ -271,9 +271,9 @@ class Trainer:
     def _check_output_dir(self, resume: bool):
         config_path = os.path.join(self.config.output_dir, "train_config.json")
         has_checkpoint = self.manager.latest_checkpoint is not None
-        if resume:
-            if not has_checkpoint:
-                raise ModelError(f"--resume: no checkpoint in {self.manager.directory}")
+        if resume and not has_checkpoint:
+            self.log(f"--resume: no checkpoint in {self.manager.directory} yet; starting at step 0")
+        elif resume:
             with open(config_path, encoding="utf-8") as handle:
                 saved = json.load(handle)
             mine = json.loads(json.dumps(self.config.to_dict()))  # tuples -> lists, as saved
@@ -321,7 +321,7 @@ class Trainer:
         """
         config = self.config
         self._check_output_dir(resume)
-        if resume:
+        if resume and self.manager.latest_checkpoint:
             self.checkpoint.restore(self.manager.latest_checkpoint).expect_partial()
             self.log(f"resumed from {self.manager.latest_checkpoint} at step {self.current_step}")
         elif config.init_model:
