@@ -19,7 +19,23 @@ from cin_style.network import Architecture
 from cin_style.stylizer import MIN_SIDE
 from cin_style.styles import style_weights
 
-__all__ = ["TFLiteStylizer"]
+__all__ = ["TFLiteStylizer", "quantize", "dequantize"]
+
+
+def quantize(values: np.ndarray, scale: float, zero_point: int, dtype) -> np.ndarray:
+    """Float values to an integer tensor: ``clip(rint(v / scale) + zero_point)`` in float32 arithmetic.
+
+    This is the pixel contract the Android sample's native code implements too
+    (android_demo/golden/pixels.json holds shared test vectors).
+    """
+    info = np.iinfo(dtype)
+    scaled = np.asarray(values, np.float32) / np.float32(scale)
+    return np.clip(np.rint(scaled).astype(np.int64) + int(zero_point), info.min, info.max).astype(dtype)
+
+
+def dequantize(values: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """Integer tensor to float32: ``(q - zero_point) * scale``."""
+    return (np.asarray(values, np.int32) - np.int32(zero_point)).astype(np.float32) * np.float32(scale)
 
 
 class TFLiteStylizer:
@@ -82,22 +98,25 @@ class TFLiteStylizer:
         pad_h, pad_w = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
         if pad_h or pad_w:
             rgb = np.pad(rgb, [(0, pad_h), (0, pad_w), (0, 0)], mode="edge")
-        image = rgb[None].astype(np.float32)
-        if self._image_detail["dtype"] == np.uint8:
-            image = np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
-        output = self._runner(image=image, style_weights=self._style_input(weights))["stylized"][0]
-        if self._output_detail["dtype"] == np.uint8:
-            output = output.astype(np.float32) / 255.0
+        image = self._to_input(rgb[None].astype(np.float32), self._image_detail)
+        output = self._runner(image=image, style_weights=self._to_input(weights[None], self._style_detail))
+        output = self._from_output(output["stylized"][0], self._output_detail)
         return np.clip(output[:height, :width], 0.0, 1.0)
 
-    def _style_input(self, weights: np.ndarray) -> np.ndarray:
-        """[1, N] style weights in the input's dtype (quantized with its scale/zero point if integer)."""
-        detail = self._style_detail
+    @staticmethod
+    def _to_input(values: np.ndarray, detail) -> np.ndarray:
+        """Float values in the input tensor's dtype (quantized with its scale and zero point if integer)."""
         if detail["dtype"] == np.float32:
-            return weights[None].astype(np.float32)
+            return values.astype(np.float32)
         scale, zero_point = detail["quantization"]
-        info = np.iinfo(detail["dtype"])
-        return np.clip(np.rint(weights[None] / scale + zero_point), info.min, info.max).astype(detail["dtype"])
+        return quantize(values, scale, zero_point, detail["dtype"])
+
+    @staticmethod
+    def _from_output(values: np.ndarray, detail) -> np.ndarray:
+        if detail["dtype"] == np.float32:
+            return values
+        scale, zero_point = detail["quantization"]
+        return dequantize(values, scale, zero_point)
 
     def stylize(self, image, style):
         """Like :func:`cin_style.stylize`; returns a PIL image of the input's size."""

@@ -1,0 +1,58 @@
+/* Pure C pixel loops (no JNI): see pixel_convert.h for the contract. */
+#include "pixel_convert.h"
+
+#include <math.h>
+
+static inline float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
+
+static inline int32_t clamp_int(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+static inline int32_t to_channel(float v) { return (int32_t)lrintf(clamp01(v) * 255.0f); }
+
+void cin_argb_to_float(const int32_t *pixels, size_t count, float *out) {
+    for (size_t i = 0; i < count; ++i) {  /* division, not a multiply by 1/255: bit-exact with Python */
+        uint32_t p = (uint32_t)pixels[i];
+        out[3 * i + 0] = (float)((p >> 16) & 0xFF) / 255.0f;
+        out[3 * i + 1] = (float)((p >> 8) & 0xFF) / 255.0f;
+        out[3 * i + 2] = (float)(p & 0xFF) / 255.0f;
+    }
+}
+
+void cin_argb_to_quantized(const int32_t *pixels, size_t count, void *out, float scale, int32_t zero_point,
+                           int is_signed) {
+    const int32_t lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
+    int8_t *s8 = (int8_t *)out;
+    uint8_t *u8 = (uint8_t *)out;
+    for (size_t i = 0; i < count; ++i) {
+        uint32_t p = (uint32_t)pixels[i];
+        const uint32_t channels[3] = {(p >> 16) & 0xFF, (p >> 8) & 0xFF, p & 0xFF};
+        for (int c = 0; c < 3; ++c) {
+            float v = (float)channels[c] / 255.0f;
+            int32_t q = clamp_int((int32_t)lrintf(v / scale) + zero_point, lo, hi);
+            if (is_signed) s8[3 * i + c] = (int8_t)q; else u8[3 * i + c] = (uint8_t)q;
+        }
+    }
+}
+
+void cin_float_to_argb(const float *values, size_t count, int32_t *pixels) {
+    for (size_t i = 0; i < count; ++i) {
+        uint32_t r = (uint32_t)to_channel(values[3 * i]);
+        uint32_t g = (uint32_t)to_channel(values[3 * i + 1]);
+        uint32_t b = (uint32_t)to_channel(values[3 * i + 2]);
+        pixels[i] = (int32_t)(0xFF000000u | (r << 16) | (g << 8) | b);
+    }
+}
+
+void cin_quantized_to_argb(const void *values, size_t count, int32_t *pixels, float scale, int32_t zero_point,
+                           int is_signed) {
+    const int8_t *s8 = (const int8_t *)values;
+    const uint8_t *u8 = (const uint8_t *)values;
+    for (size_t i = 0; i < count; ++i) {
+        uint32_t channel[3];
+        for (int c = 0; c < 3; ++c) {
+            int32_t q = is_signed ? (int32_t)s8[3 * i + c] : (int32_t)u8[3 * i + c];
+            channel[c] = (uint32_t)to_channel((float)(q - zero_point) * scale);
+        }
+        pixels[i] = (int32_t)(0xFF000000u | (channel[0] << 16) | (channel[1] << 8) | channel[2]);
+    }
+}

@@ -1,0 +1,105 @@
+/*
+ * JNI bindings of com.cinstyle.demo.PixelConverter. Every argument is checked before any
+ * memory is touched; a bad argument throws a Java exception, never crashes the process:
+ *   null array or buffer        -> NullPointerException
+ *   width/height <= 0, overflow -> IllegalArgumentException
+ *   array shorter than w*h      -> IllegalArgumentException
+ *   buffer not direct           -> IllegalArgumentException
+ *   buffer too small            -> IllegalArgumentException
+ */
+#include <jni.h>
+#include <stdint.h>
+
+#include "pixel_convert.h"
+
+static void throw_java(JNIEnv *env, const char *cls, const char *message) {
+    jclass exception = (*env)->FindClass(env, cls);
+    if (exception != NULL) (*env)->ThrowNew(env, exception, message);
+}
+
+/* Checks the arguments; returns the pixel count, or -1 after throwing. */
+static jlong check_args(JNIEnv *env, jintArray pixels, jint width, jint height, jobject buffer,
+                        jlong bytes_per_pixel) {
+    if (pixels == NULL) { throw_java(env, "java/lang/NullPointerException", "pixels is null"); return -1; }
+    if (buffer == NULL) { throw_java(env, "java/lang/NullPointerException", "buffer is null"); return -1; }
+    if (width <= 0 || height <= 0) {
+        throw_java(env, "java/lang/IllegalArgumentException", "width and height must be positive");
+        return -1;
+    }
+    jlong count = (jlong)width * (jlong)height;
+    if (count > (jlong)(INT32_MAX / 12)) {
+        throw_java(env, "java/lang/IllegalArgumentException", "width * height is too large");
+        return -1;
+    }
+    if ((jlong)(*env)->GetArrayLength(env, pixels) < count) {
+        throw_java(env, "java/lang/IllegalArgumentException", "pixels array is shorter than width * height");
+        return -1;
+    }
+    if ((*env)->GetDirectBufferAddress(env, buffer) == NULL) {
+        throw_java(env, "java/lang/IllegalArgumentException", "buffer must be a direct ByteBuffer");
+        return -1;
+    }
+    if ((*env)->GetDirectBufferCapacity(env, buffer) < count * bytes_per_pixel) {
+        throw_java(env, "java/lang/IllegalArgumentException", "buffer is too small for width * height pixels");
+        return -1;
+    }
+    return count;
+}
+
+static int check_quantization(JNIEnv *env, jfloat scale) {
+    if (!(scale > 0.0f)) {
+        throw_java(env, "java/lang/IllegalArgumentException", "quantization scale must be positive");
+        return 0;
+    }
+    return 1;
+}
+
+JNIEXPORT void JNICALL Java_com_cinstyle_demo_PixelConverter_argbToFloat(
+        JNIEnv *env, jclass cls, jintArray pixels, jint width, jint height, jobject out) {
+    (void)cls;
+    jlong count = check_args(env, pixels, width, height, out, 3 * (jlong)sizeof(float));
+    if (count < 0) return;
+    jint *px = (*env)->GetPrimitiveArrayCritical(env, pixels, NULL);
+    if (px == NULL) return;
+    cin_argb_to_float((const int32_t *)px, (size_t)count, (float *)(*env)->GetDirectBufferAddress(env, out));
+    (*env)->ReleasePrimitiveArrayCritical(env, pixels, px, JNI_ABORT);
+}
+
+JNIEXPORT void JNICALL Java_com_cinstyle_demo_PixelConverter_argbToQuantized(
+        JNIEnv *env, jclass cls, jintArray pixels, jint width, jint height, jobject out, jfloat scale,
+        jint zero_point, jboolean is_signed) {
+    (void)cls;
+    if (!check_quantization(env, scale)) return;
+    jlong count = check_args(env, pixels, width, height, out, 3);
+    if (count < 0) return;
+    jint *px = (*env)->GetPrimitiveArrayCritical(env, pixels, NULL);
+    if (px == NULL) return;
+    cin_argb_to_quantized((const int32_t *)px, (size_t)count, (*env)->GetDirectBufferAddress(env, out), scale,
+                          zero_point, is_signed);
+    (*env)->ReleasePrimitiveArrayCritical(env, pixels, px, JNI_ABORT);
+}
+
+JNIEXPORT void JNICALL Java_com_cinstyle_demo_PixelConverter_floatToArgb(
+        JNIEnv *env, jclass cls, jobject in, jint width, jint height, jintArray pixels) {
+    (void)cls;
+    jlong count = check_args(env, pixels, width, height, in, 3 * (jlong)sizeof(float));
+    if (count < 0) return;
+    jint *px = (*env)->GetPrimitiveArrayCritical(env, pixels, NULL);
+    if (px == NULL) return;
+    cin_float_to_argb((const float *)(*env)->GetDirectBufferAddress(env, in), (size_t)count, (int32_t *)px);
+    (*env)->ReleasePrimitiveArrayCritical(env, pixels, px, 0);
+}
+
+JNIEXPORT void JNICALL Java_com_cinstyle_demo_PixelConverter_quantizedToArgb(
+        JNIEnv *env, jclass cls, jobject in, jint width, jint height, jintArray pixels, jfloat scale,
+        jint zero_point, jboolean is_signed) {
+    (void)cls;
+    if (!check_quantization(env, scale)) return;
+    jlong count = check_args(env, pixels, width, height, in, 3);
+    if (count < 0) return;
+    jint *px = (*env)->GetPrimitiveArrayCritical(env, pixels, NULL);
+    if (px == NULL) return;
+    cin_quantized_to_argb((*env)->GetDirectBufferAddress(env, in), (size_t)count, (int32_t *)px, scale, zero_point,
+                          is_signed);
+    (*env)->ReleasePrimitiveArrayCritical(env, pixels, px, 0);
+}

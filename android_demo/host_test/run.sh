@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Build the Android sample's JNI library for the host with gcc and the JDK's jni.h, compile the
+# Java harness with javac and run it: golden vectors, round trip, bounds errors, 1024x1024 timing.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+demo="$(dirname "$here")"
+build="${1:-$(mktemp -d)}"
+javac_path="$(readlink -f "$(command -v javac)")"
+java_home="${JAVA_HOME:-$(dirname "$(dirname "$javac_path")")}"
+mkdir -p "$build/classes"
+gcc -O3 -Wall -Wextra -Werror -shared -fPIC -I"$java_home/include" -I"$java_home/include/linux" \
+    "$demo/app/src/main/cpp/pixel_convert.c" "$demo/app/src/main/cpp/pixel_convert_jni.c" \
+    -o "$build/libcinstyle_pixels.so" -lm
+javac -d "$build/classes" "$demo/app/src/main/java/com/cinstyle/demo/PixelConverter.java" \
+    "$here/PixelConverterHostTest.java"
+java -Djava.library.path="$build" -cp "$build/classes" PixelConverterHostTest "$demo/golden/pixels.json"
