@@ -29,14 +29,17 @@ class ConditionalInstanceNorm(keras.layers.Layer):
       one style and fractional weights blend gamma/beta.
 
     Weights: ``gamma`` and ``beta``, each [N, C]; style i owns row i.
+    ``centered=True`` computes the same function in the form TFLite's XNNPACK
+    delegate accepts in int8 (see :func:`cin_style.ops.conditional_instance_norm`).
     """
 
-    def __init__(self, num_styles: int, epsilon: float = 1e-5, **kwargs):
+    def __init__(self, num_styles: int, epsilon: float = 1e-5, centered: bool = False, **kwargs):
         super().__init__(**kwargs)
         if int(num_styles) < 1:
             raise ValueError(f"num_styles must be >= 1, got {num_styles}")
         self.num_styles = int(num_styles)
         self.epsilon = float(epsilon)
+        self.centered = bool(centered)
 
     def build(self, input_shape):
         feature_shape, _ = input_shape
@@ -49,10 +52,12 @@ class ConditionalInstanceNorm(keras.layers.Layer):
 
     def call(self, inputs):
         features, style_weights = inputs
-        return ops.conditional_instance_norm(features, style_weights, self.gamma, self.beta, self.epsilon)
+        return ops.conditional_instance_norm(features, style_weights, self.gamma, self.beta, self.epsilon,
+                                             centered=self.centered)
 
     def get_config(self):
-        return {**super().get_config(), "num_styles": self.num_styles, "epsilon": self.epsilon}
+        return {**super().get_config(), "num_styles": self.num_styles, "epsilon": self.epsilon,
+                "centered": self.centered}
 
 
 @keras.utils.register_keras_serializable(package="cin_style")

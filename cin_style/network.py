@@ -72,7 +72,8 @@ class _Builder:
     def conv_norm(self, x, channels: int, kernel: int, stride: int, name: str, activation: str | None = "relu"):
         x = self.pad_layer(kernel // 2, name=f"{name}_pad")(x)
         x = keras.layers.Conv2D(channels, kernel, strides=stride, padding="valid", use_bias=False, name=f"{name}_conv")(x)
-        x = ConditionalInstanceNorm(self.num_styles, name=f"{name}_norm")([x, self.style_weights])
+        x = ConditionalInstanceNorm(self.num_styles, centered=self.for_export, name=f"{name}_norm")(
+            [x, self.style_weights])
         if activation:
             x = keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
         return x
