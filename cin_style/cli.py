@@ -112,15 +112,32 @@ def _command_stylize(args) -> int:
         stylizer = Stylizer(args.model, max_pixels=args.max_pixels)
     weights = stylizer.style_weights(args.style)  # a bad style is a usage error, before any work
     label = _style_label(args.style)
+    regions = None
+    if args.mask or args.style_outside:
+        if not (args.mask and args.style_outside):
+            raise _UsageError("--mask and --style-outside go together")
+        if args.backend == "tflite":
+            raise _UsageError("--mask needs per-pixel style weights: use the tf backend")
+        from cin_style.images import load_image
+
+        stylizer.style_weights(args.style_outside)  # validate before any work
+        mask = load_image(args.mask).rgb.mean(axis=2)
+        regions = [(mask, weights), (1.0 - mask, args.style_outside)]
+        label = _style_label(f"{args.style}+{args.style_outside}")
+    options = {"preserve_color": args.preserve_color, "strength": args.strength}
+    if regions is not None:
+        options.update(regions=regions, feather_px=args.feather)
+    if not 0.0 <= args.strength <= 1.0:
+        raise _UsageError(f"--strength must be in [0, 1], got {args.strength}")
     protected = tuple(path for path, _ in inputs)
     progress = _Progress(len(inputs))
     failures = []
     for done, (path, relative) in enumerate(inputs, start=1):
         try:
-            output = stylizer.stylize(path, weights)
+            output = stylizer.stylize(path, weights, **options)
             destination = _output_path(relative, args, label)
             save_image(output, destination, overwrite=args.overwrite, protect=protected, quality=args.quality)
-        except (ImageError, OSError) as exc:
+        except (ImageError, StyleError, OSError) as exc:
             failures.append((path, exc))
         progress.update(done, path)
     progress.close()
@@ -192,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("--out-dir", help="output folder; files are named <input>_<style>.<ext>")
     stylize.add_argument("--format", choices=["jpg", "png", "webp"], help="output format with --out-dir "
                          "(default: the input's)")
+    stylize.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style (default 1)")
+    stylize.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
+    stylize.add_argument("--mask", help="mask image the size of the input: --style applies where it is white, "
+                                        "--style-outside where it is black, blended at grey/soft edges")
+    stylize.add_argument("--style-outside", help="style for the black part of --mask")
+    stylize.add_argument("--feather", type=float, default=8.0, help="soften mask edges by this many pixels (8)")
     stylize.add_argument("--model", help="model directory (default: the bundled model)")
     stylize.add_argument("--backend", choices=["tf", "tflite"], default="tf",
                          help="tf (TensorFlow) or tflite (LiteRT; needs --tflite-model)")

@@ -8,6 +8,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from cin_style import controls
 from cin_style.errors import ModelError, StyleError
 from cin_style.images import DEFAULT_MAX_PIXELS, load_image, to_pil
 from cin_style.model_format import CinModel, bundled_model_path, load_model
@@ -106,15 +107,23 @@ class Stylizer:
                                  tf.TensorSpec([None, None, None, n], tf.float32)])
         return self._run_spatial
 
-    def stylize(self, image, style):
+    def stylize(self, image, style, *, preserve_color: bool = False, strength: float = 1.0,
+                regions=None, feather_px: float = 8.0):
         """Stylizes one image; see :func:`cin_style.stylize` for the arguments.
 
         Returns:
           A PIL image of the input's size (RGBA when the input had alpha).
         """
         loaded = load_image(image, self.max_pixels)
-        weights = self.style_weights(style)
+        height, width = loaded.rgb.shape[:2]
+        if regions is not None:
+            weights = controls.region_weights(regions, self.style_weights, height, width, feather_px)
+        else:
+            weights = self.style_weights(style)
         output = self.stylize_array(loaded.rgb, weights)
+        if preserve_color:
+            output = controls.preserve_color(output, loaded.rgb)
+        output = controls.apply_strength(output, loaded.rgb, strength)
         return to_pil(output, loaded.alpha)
 
     __call__ = stylize
@@ -134,7 +143,8 @@ def _stylizer_for(model) -> Stylizer:
     return _cached_stylizer(path)
 
 
-def stylize(image, style, *, model=None, backend: str = "tf", tflite_model=None, num_threads: int | None = None):
+def stylize(image, style=None, *, model=None, preserve_color: bool = False, strength: float = 1.0, regions=None,
+            feather_px: float = 8.0, backend: str = "tf", tflite_model=None, num_threads: int | None = None):
     """Stylizes an image with a multi-style model.
 
     Args:
@@ -152,6 +162,13 @@ def stylize(image, style, *, model=None, backend: str = "tf", tflite_model=None,
         Weights are divided by their sum.
       model: None for the bundled pretrained model, a model directory path, or a
         loaded :class:`~cin_style.CinModel` / :class:`~cin_style.Stylizer`.
+      preserve_color: keep the photo's colours (luminance-only style transfer).
+      strength: 0 returns the photo, 1 (default) the full style; between, a blend.
+      regions: different styles in different parts of the image, as a list of
+        ``(mask, style)`` pairs (mask: path, PIL image or HxW array, white/1 where
+        that style applies; soft edges allowed). Replaces ``style``. Uses the
+        network's per-pixel style weights, so styles blend smoothly at edges.
+      feather_px: Gaussian softening of the region masks, in pixels.
       backend: ``"tf"`` (TensorFlow, the default) or ``"tflite"`` (LiteRT with the
         XNNPACK delegate; needs ``tflite_model`` and the ``[mobile]`` extra).
       tflite_model: path of a .tflite file made by ``cin-style export``.
@@ -170,13 +187,19 @@ def stylize(image, style, *, model=None, backend: str = "tf", tflite_model=None,
         >>> import cin_style
         >>> cin_style.stylize("photo.jpg", "starry_night").save("out.jpg")
     """
+    if style is None and regions is None:
+        raise StyleError("give a style (a name, an index, a blend or weights) or regions=[(mask, style), ...]")
     if backend == "tflite":
         if tflite_model is None:
             raise ModelError("backend='tflite' needs tflite_model=PATH (a file made by `cin-style export`)")
-        return _tflite_stylizer(os.path.abspath(os.fspath(tflite_model)), num_threads).stylize(image, style)
+        if regions is not None:
+            raise StyleError("regions need per-pixel style weights, which the tflite backend does not take")
+        return _tflite_stylizer(os.path.abspath(os.fspath(tflite_model)), num_threads).stylize(
+            image, style, preserve_color=preserve_color, strength=strength)
     if backend != "tf":
         raise ValueError(f"backend must be 'tf' or 'tflite', got {backend!r}")
-    return _stylizer_for(model).stylize(image, style)
+    return _stylizer_for(model).stylize(image, style, preserve_color=preserve_color, strength=strength,
+                                        regions=regions, feather_px=feather_px)
 
 
 @functools.lru_cache(maxsize=4)

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from cin_style import controls
 from cin_style.errors import ModelError, StyleError
 from cin_style.export import SIGNATURE_KEY
 from cin_style.images import DEFAULT_MAX_PIXELS, load_image, to_pil
@@ -118,10 +119,12 @@ class TFLiteStylizer:
         scale, zero_point = detail["quantization"]
         return dequantize(values, scale, zero_point)
 
-    def stylize(self, image, style):
+    def stylize(self, image, style, *, preserve_color: bool = False, strength: float = 1.0):
         """Like :func:`cin_style.stylize`; returns a PIL image of the input's size."""
         loaded = load_image(image, self.max_pixels)
-        weights = self.style_weights(style)
-        return to_pil(self.stylize_array(loaded.rgb, weights), loaded.alpha)
+        output = self.stylize_array(loaded.rgb, self.style_weights(style))
+        if preserve_color:
+            output = controls.preserve_color(output, loaded.rgb)
+        return to_pil(controls.apply_strength(output, loaded.rgb, strength), loaded.alpha)
 
     __call__ = stylize

@@ -91,3 +91,18 @@ def test_pack_export_and_import(tiny_model_dir, tmp_path):
     assert run_cli("styles", "--model", tmp_path / "m4").stdout.split("\n")[3].split()[:2] == ["3", "beta_copy"]
     clash = run_cli("pack", "import", pack, "--model", tiny_model_dir, "-o", tmp_path / "m5")
     assert clash.returncode == 2 and "already in the model" in clash.stderr
+
+
+def test_stylize_controls_on_the_command_line(tiny_model_dir, photo_path, tmp_path):
+    size = Image.open(photo_path).size
+    mask = np.zeros((size[1], size[0]), np.uint8)
+    mask[:, : size[0] // 2] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    result = run_cli("stylize", photo_path, "--style", "alpha_style", "--mask", tmp_path / "mask.png",
+                     "--style-outside", "gamma_style", "--strength", "0.8", "--preserve-color",
+                     "-o", tmp_path / "out.png", "--model", tiny_model_dir)
+    assert result.returncode == 0, result.stderr
+    assert Image.open(tmp_path / "out.png").size == size
+    bad = run_cli("stylize", photo_path, "--style", "0", "--mask", tmp_path / "mask.png", "-o", tmp_path / "x.png",
+                  "--model", tiny_model_dir)
+    assert bad.returncode == 2 and "go together" in bad.stderr

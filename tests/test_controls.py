@@ -1,0 +1,70 @@
+"""Colour preservation, strength and region masks."""
+
+import numpy as np
+import pytest
+
+import cin_style
+from cin_style.controls import _RGB_TO_YCC
+from cin_style.errors import StyleError
+
+
+@pytest.fixture
+def photo():
+    rng = np.random.default_rng(0)
+    small = rng.random((4, 5, 3)).astype(np.float32)
+    from PIL import Image
+
+    return np.asarray(Image.fromarray((small * 255).astype(np.uint8)).resize((40, 32), Image.BICUBIC))
+
+
+def _chroma(rgb8):
+    return (np.asarray(rgb8, np.float32) / 255) @ _RGB_TO_YCC.T[:, 1:]
+
+
+def test_preserve_color_keeps_the_chroma_of_the_input(tiny_model_dir, photo):
+    plain = cin_style.stylize(photo, "beta_style", model=tiny_model_dir)
+    kept = cin_style.stylize(photo, "beta_style", model=tiny_model_dir, preserve_color=True)
+    error_kept = np.abs(_chroma(kept) - _chroma(photo)).mean()
+    error_plain = np.abs(_chroma(plain) - _chroma(photo)).mean()
+    assert error_kept < 0.02 < error_plain  # (clipping at 0 and 1 leaves a little)
+    luma = lambda rgb8: (np.asarray(rgb8, np.float32) / 255) @ _RGB_TO_YCC[0]  # noqa: E731
+    assert np.abs(luma(kept) - luma(plain)).mean() < 0.02  # the strokes (luma) are the stylized ones
+
+
+def test_strength_zero_is_the_photo_and_one_the_plain_output(tiny_model_dir, photo):
+    zero = cin_style.stylize(photo, 0, model=tiny_model_dir, strength=0.0)
+    np.testing.assert_array_equal(np.asarray(zero), photo)
+    full = cin_style.stylize(photo, 0, model=tiny_model_dir, strength=1.0)
+    np.testing.assert_array_equal(np.asarray(full), np.asarray(cin_style.stylize(photo, 0, model=tiny_model_dir)))
+    half = np.asarray(cin_style.stylize(photo, 0, model=tiny_model_dir, strength=0.5), float)
+    assert np.abs(half - (photo + np.asarray(full, float)) / 2).max() <= 1.0
+    with pytest.raises(StyleError, match="strength"):
+        cin_style.stylize(photo, 0, model=tiny_model_dir, strength=1.5)
+
+
+def test_a_mask_of_one_label_equals_that_style(tiny_model_dir, photo):
+    everywhere = np.ones(photo.shape[:2], np.float32)
+    masked = cin_style.stylize(photo, model=tiny_model_dir, regions=[(everywhere, "gamma_style")])
+    plain = cin_style.stylize(photo, "gamma_style", model=tiny_model_dir)
+    assert np.abs(np.asarray(masked, float) - np.asarray(plain, float)).max() <= 1.0
+
+
+def test_two_regions_give_each_style_away_from_the_edge(tiny_model_dir, photo):
+    left = np.zeros(photo.shape[:2], np.float32)
+    left[:, :20] = 1
+    out = np.asarray(cin_style.stylize(photo, model=tiny_model_dir, feather_px=1,
+                                       regions=[(left, "alpha_style"), (1 - left, "gamma_style")]), float)
+    a = np.asarray(cin_style.stylize(photo, "alpha_style", model=tiny_model_dir), float)
+    c = np.asarray(cin_style.stylize(photo, "gamma_style", model=tiny_model_dir), float)
+    assert np.abs(out[:, :8] - a[:, :8]).mean() < np.abs(out[:, :8] - c[:, :8]).mean()
+    assert np.abs(out[:, -8:] - c[:, -8:]).mean() < np.abs(out[:, -8:] - a[:, -8:]).mean()
+
+
+def test_mask_errors(tiny_model_dir, photo):
+    with pytest.raises(StyleError, match="does not match the image"):
+        cin_style.stylize(photo, model=tiny_model_dir, regions=[(np.ones((5, 5), np.float32), 0)])
+    with pytest.raises(StyleError, match="covered by no mask"):
+        cin_style.stylize(photo, model=tiny_model_dir, regions=[(np.zeros(photo.shape[:2], np.float32), 0)],
+                          feather_px=0)
+    with pytest.raises(StyleError, match="give a style"):
+        cin_style.stylize(photo, model=tiny_model_dir)
