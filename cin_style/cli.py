@@ -93,6 +93,16 @@ class _Progress:
             print(file=sys.stderr)
 
 
+def _tile_progress(done: int, total: int) -> None:
+    """Progress of a large image stylized in tiles (one line on stderr, rewritten on a terminal)."""
+    if total < 4:
+        return
+    width = 30
+    bar = "#" * (width * done // total) + "." * (width - width * done // total)
+    end = "\n" if done == total or not sys.stderr.isatty() else ""
+    print(f"\r  tiles [{bar}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
 def _command_stylize(args) -> int:
     from cin_style.images import save_image
     from cin_style.stylizer import Stylizer
@@ -109,7 +119,7 @@ def _command_stylize(args) -> int:
 
         stylizer = TFLiteStylizer(args.tflite_model, num_threads=args.threads, max_pixels=args.max_pixels)
     else:
-        stylizer = Stylizer(args.model, max_pixels=args.max_pixels)
+        stylizer = Stylizer(args.model, max_pixels=args.max_pixels, progress=_tile_progress)
     weights = stylizer.style_weights(args.style)  # a bad style is a usage error, before any work
     label = _style_label(args.style)
     regions = None

@@ -12,7 +12,7 @@ import tf_keras as keras
 
 from cin_style import ops
 
-__all__ = ["ConditionalInstanceNorm", "ReflectionPad", "SlicedReflectionPad", "DepthToSpaceUpsample", "PadToMultiple", "CropToReference",
+__all__ = ["ConditionalInstanceNorm", "InstanceMoments", "ReflectionPad", "SlicedReflectionPad", "DepthToSpaceUpsample", "PadToMultiple", "CropToReference",
            "CUSTOM_OBJECTS"]
 
 
@@ -20,7 +20,8 @@ __all__ = ["ConditionalInstanceNorm", "ReflectionPad", "SlicedReflectionPad", "D
 class ConditionalInstanceNorm(keras.layers.Layer):
     """Conditional instance normalization (Dumoulin et al. 2017).
 
-    Call with ``[features, style_weights]``:
+    Call with ``[features, style_weights]`` (or ``[features, style_weights, mean,
+    variance]`` to normalize with given [B, 1, 1, C] statistics):
 
     - ``features``: [B, H, W, C].
     - ``style_weights``: [B, N] (one weight per style) or per-pixel
@@ -42,22 +43,30 @@ class ConditionalInstanceNorm(keras.layers.Layer):
         self.centered = bool(centered)
 
     def build(self, input_shape):
-        feature_shape, _ = input_shape
+        feature_shape = input_shape[0]
         channels = int(feature_shape[-1])
         self.gamma = self.add_weight(
             name="gamma", shape=(self.num_styles, channels), initializer="ones", trainable=True)
         self.beta = self.add_weight(
             name="beta", shape=(self.num_styles, channels), initializer="zeros", trainable=True)
-        super().build(input_shape)
+        self.built = True
 
     def call(self, inputs):
-        features, style_weights = inputs
+        features, style_weights, *moments = inputs
         return ops.conditional_instance_norm(features, style_weights, self.gamma, self.beta, self.epsilon,
-                                             centered=self.centered)
+                                             centered=self.centered, moments=moments or None)
 
     def get_config(self):
         return {**super().get_config(), "num_styles": self.num_styles, "epsilon": self.epsilon,
                 "centered": self.centered}
+
+
+@keras.utils.register_keras_serializable(package="cin_style")
+class InstanceMoments(keras.layers.Layer):
+    """Per-example, per-channel (mean, variance) of [B, H, W, C] features, each [B, 1, 1, C] float32."""
+
+    def call(self, x):
+        return list(ops.instance_moments(x))
 
 
 @keras.utils.register_keras_serializable(package="cin_style")
@@ -159,6 +168,7 @@ class CropToReference(keras.layers.Layer):
 
 CUSTOM_OBJECTS = {
     "ConditionalInstanceNorm": ConditionalInstanceNorm,
+    "InstanceMoments": InstanceMoments,
     "ReflectionPad": ReflectionPad,
     "SlicedReflectionPad": SlicedReflectionPad,
     "DepthToSpaceUpsample": DepthToSpaceUpsample,

@@ -24,6 +24,7 @@ from cin_style.layers import (
     ConditionalInstanceNorm,
     CropToReference,
     DepthToSpaceUpsample,
+    InstanceMoments,
     PadToMultiple,
     ReflectionPad,
     SlicedReflectionPad,
@@ -63,17 +64,30 @@ def scaled_width(channels: int, alpha: float) -> int:
 class _Builder:
     """Appends conv + CIN (+ activation) blocks that all share one style-weights input."""
 
-    def __init__(self, style_weights, num_styles: int, for_export: bool = False):
+    def __init__(self, style_weights, num_styles: int, for_export: bool = False, norm_stats: str = "compute"):
         self.style_weights = style_weights
         self.num_styles = num_styles
         self.for_export = for_export
+        self.norm_stats = norm_stats
+        self.stats_tensors = []  # "expose": outputs; "fixed": inputs; (mean, variance) per CIN
         self.pad_layer = SlicedReflectionPad if for_export else ReflectionPad
+
+    def _moments(self, x, name: str):
+        if self.norm_stats == "expose":
+            moments = InstanceMoments(name=f"{name}_moments")(x)
+        elif self.norm_stats == "fixed":
+            channels = x.shape[-1]
+            moments = [keras.Input(shape=(1, 1, channels), name=f"{name}_{kind}") for kind in ("mean", "variance")]
+        else:
+            return []
+        self.stats_tensors.extend(moments)
+        return list(moments)
 
     def conv_norm(self, x, channels: int, kernel: int, stride: int, name: str, activation: str | None = "relu"):
         x = self.pad_layer(kernel // 2, name=f"{name}_pad")(x)
         x = keras.layers.Conv2D(channels, kernel, strides=stride, padding="valid", use_bias=False, name=f"{name}_conv")(x)
         x = ConditionalInstanceNorm(self.num_styles, centered=self.for_export, name=f"{name}_norm")(
-            [x, self.style_weights])
+            [x, self.style_weights, *self._moments(x, name)])
         if activation:
             x = keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
         return x
@@ -92,7 +106,7 @@ class _Builder:
 
 
 def build_transform_network(arch: Architecture, spatial_style_weights: bool = False,
-                            for_export: bool = False) -> keras.Model:
+                            for_export: bool = False, norm_stats: str = "compute") -> keras.Model:
     """Builds the transform network for ``arch``.
 
     Inputs:
@@ -104,8 +118,12 @@ def build_transform_network(arch: Architecture, spatial_style_weights: bool = Fa
     Output:
       [B, H, W, 3] float32 RGB in [0, 1], the input's exact height and width.
 
-    ``for_export`` builds the same function from TFLite/XNNPACK-friendly ops
-    (see :mod:`cin_style.export_layers`).
+    ``for_export`` builds the same function from TFLite/XNNPACK-friendly ops.
+
+    ``norm_stats`` is for tiled stylization: ``"expose"`` adds every CIN's
+    (mean, variance) as extra outputs, in network order; ``"fixed"`` takes them as
+    extra inputs (named ``<layer>_mean`` / ``<layer>_variance``) instead of
+    computing them, so all tiles of an image share the whole image's statistics.
 
     All variants have the same weights in the same order, so
     ``other.set_weights(plain.get_weights())`` moves a trained model between them.
@@ -117,7 +135,12 @@ def build_transform_network(arch: Architecture, spatial_style_weights: bool = Fa
     image = keras.Input(shape=(None, None, 3), batch_size=batch, name="image")
     style_shape = (None, None, n) if spatial_style_weights else (n,)
     style_weights = keras.Input(shape=style_shape, batch_size=batch, name="style_weights")
-    net = _Builder(style_weights, n, for_export)
+    if norm_stats not in ("compute", "expose", "fixed"):
+        raise ValueError(f"norm_stats must be 'compute', 'expose' or 'fixed', got {norm_stats!r}")
+    # Per-pixel weights are padded like the image, so each layer's resize is an exact 2^k downscale
+    # on the same grid for a whole image and for any tile that starts on a multiple of 4.
+    layer_weights = PadToMultiple(4, name="pad_style_weights")(style_weights) if spatial_style_weights else style_weights
+    net = _Builder(layer_weights, n, for_export, norm_stats)
 
     x = PadToMultiple(4, name="pad_to_multiple")(image)
     x = net.conv_norm(x, width(32), 9, 1, "in")
@@ -130,4 +153,8 @@ def build_transform_network(arch: Architecture, spatial_style_weights: bool = Fa
     x = net.conv_norm(x, 3, 9, 1, "out", activation="sigmoid")
     x = CropToReference(name="crop_to_input")([x, image])
 
+    if norm_stats == "expose":
+        return keras.Model([image, style_weights], [x, *net.stats_tensors], name="cin_transform_network")
+    if norm_stats == "fixed":
+        return keras.Model([image, style_weights, *net.stats_tensors], x, name="cin_transform_network")
     return keras.Model([image, style_weights], x, name="cin_transform_network")

@@ -12,12 +12,16 @@ from cin_style import controls
 from cin_style.errors import ModelError, StyleError
 from cin_style.images import DEFAULT_MAX_PIXELS, load_image, to_pil
 from cin_style.model_format import CinModel, bundled_model_path, load_model
+from cin_style.network import build_transform_network
 from cin_style.styles import style_weights
 
 __all__ = ["Stylizer", "stylize", "list_styles", "resolve_model"]
 
 #: Images with a side shorter than this are edge-padded before the network and cropped after.
 MIN_SIDE = 16
+
+#: Images with more pixels are stylized in tiles (bounded memory) unless told otherwise.
+DEFAULT_TILE_ABOVE_PIXELS = 2_500_000
 
 
 def resolve_model(model) -> CinModel:
@@ -48,9 +52,17 @@ class Stylizer:
       max_pixels: larger images are refused before decoding.
     """
 
-    def __init__(self, model=None, *, max_pixels: int = DEFAULT_MAX_PIXELS):
+    def __init__(self, model=None, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 tile_above_pixels: int = DEFAULT_TILE_ABOVE_PIXELS, tile_size: int = 512, tile_margin: int = 96,
+                 stats_max_pixels: int = 1_048_576, progress=None):
         self.model = resolve_model(model)
         self.max_pixels = max_pixels
+        self.tile_above_pixels = tile_above_pixels
+        self.tile_size = _multiple_of_4(tile_size, "tile_size")
+        self.tile_margin = _multiple_of_4(tile_margin, "tile_margin")
+        self.stats_max_pixels = stats_max_pixels
+        self.progress = progress
+        self._tiled_functions = {}
         self.trace_count = 0
         n = self.model.num_styles
         image_spec = tf.TensorSpec([None, None, None, 3], tf.float32)
@@ -72,17 +84,25 @@ class Stylizer:
         """Normalized [N] weights for any accepted style argument (see :mod:`cin_style.styles`)."""
         return style_weights(style, self.style_names)
 
-    def stylize_array(self, rgb: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def stylize_array(self, rgb: np.ndarray, weights: np.ndarray, tiled: bool | None = None) -> np.ndarray:
         """Runs the network on one image.
 
         Args:
           rgb: [H, W, 3] float32 in [0, 1].
           weights: [N] style weights, or per-pixel [H, W, N]; non-negative, positive sum.
+          tiled: force (True) or forbid (False) tiling; None tiles above ``tile_above_pixels``.
 
         Returns:
           [H, W, 3] float32 in [0, 1].
         """
         height, width = rgb.shape[:2]
+        if weights.ndim == 3 and weights.shape[:2] != rgb.shape[:2]:
+            raise StyleError(f"per-pixel style weights of shape {weights.shape} do not match the "
+                             f"image size {rgb.shape[:2]}")
+        if tiled is None:
+            tiled = height * width > self.tile_above_pixels
+        if tiled and min(height, width) >= MIN_SIDE:
+            return self._stylize_tiled(rgb, weights)
         pad_h, pad_w = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
         if pad_h or pad_w:
             rgb = np.pad(rgb, [(0, pad_h), (0, pad_w), (0, 0)], mode="edge")
@@ -92,11 +112,67 @@ class Stylizer:
         if weights.ndim == 1:
             output = self._run_global(images, tf.convert_to_tensor(weights[None], tf.float32))
         else:
-            if weights.shape[:2] != rgb.shape[:2]:
-                raise StyleError(f"per-pixel style weights of shape {weights.shape} do not match the "
-                                 f"image size {rgb.shape[:2]}")
             output = self._spatial()(images, tf.convert_to_tensor(weights[None], tf.float32))
         return output.numpy()[0, :height, :width]
+
+    def _tiled_function(self, norm_stats: str, spatial: bool):
+        """tf.functions of the network variants that expose or take instance-norm statistics."""
+        key = (norm_stats, spatial)
+        if key not in self._tiled_functions:
+            network = build_transform_network(self.model.architecture, spatial_style_weights=spatial,
+                                              norm_stats=norm_stats)
+            network.set_weights(self.model.network.get_weights())
+            n = self.model.num_styles
+            weights_spec = tf.TensorSpec([None, None, None, n] if spatial else [None, n], tf.float32)
+            image_spec = tf.TensorSpec([None, None, None, 3], tf.float32)
+            if norm_stats == "expose":
+                function = tf.function(lambda images, weights: network([images, weights], training=False),
+                                       input_signature=[image_spec, weights_spec])
+            else:
+                stats_specs = [tf.TensorSpec(t.shape, tf.float32) for t in network.inputs[2:]]
+
+                def run(images, weights, *stats):
+                    return network([images, weights, *stats], training=False)
+                function = tf.function(run, input_signature=[image_spec, weights_spec, *stats_specs])
+            self._tiled_functions[key] = function
+        return self._tiled_functions[key]
+
+    def _stylize_tiled(self, rgb: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Overlapping tiles that all use the instance-norm statistics of the whole image.
+
+        The statistics come from one pass over the image, downscaled first if it has
+        more than ``stats_max_pixels`` pixels (then they are an estimate, still shared
+        by every tile, so there are no seams). Tile windows start on multiples of 4
+        and extend ``tile_margin`` pixels past the kept core, more than the
+        network's receptive-field radius, so cores equal the whole-image result.
+        """
+        height, width = rgb.shape[:2]
+        spatial = weights.ndim == 3
+        scale = min(1.0, (self.stats_max_pixels / (height * width)) ** 0.5)
+        proxy, proxy_weights = rgb, weights
+        if scale < 1.0:
+            size = (max(MIN_SIDE, round(height * scale)), max(MIN_SIDE, round(width * scale)))
+            proxy = tf.image.resize(rgb, size, method="area").numpy()
+            if spatial:
+                proxy_weights = tf.image.resize(weights, size, method="area").numpy()
+        batch_weights = lambda w: tf.convert_to_tensor(w[None], tf.float32)  # noqa: E731
+        stats = self._tiled_function("expose", spatial)(
+            tf.convert_to_tensor(proxy[None], tf.float32), batch_weights(proxy_weights))[1:]
+        fixed = self._tiled_function("fixed", spatial)
+        output = np.empty_like(rgb, dtype=np.float32)
+        tile, margin = self.tile_size, self.tile_margin
+        cores = [(y, x) for y in range(0, height, tile) for x in range(0, width, tile)]
+        for done, (y0, x0) in enumerate(cores, start=1):
+            y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
+            wy0, wx0 = max(0, y0 - margin), max(0, x0 - margin)
+            wy1, wx1 = min(height, y1 + margin), min(width, x1 + margin)
+            window_weights = weights[wy0:wy1, wx0:wx1] if spatial else weights
+            result = fixed(tf.convert_to_tensor(rgb[None, wy0:wy1, wx0:wx1], tf.float32),
+                           batch_weights(window_weights), *stats)
+            output[y0:y1, x0:x1] = result.numpy()[0, y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0]
+            if self.progress:
+                self.progress(done, len(cores))
+        return output
 
     def _spatial(self):
         if self._run_spatial is None:
@@ -127,6 +203,12 @@ class Stylizer:
         return to_pil(output, loaded.alpha)
 
     __call__ = stylize
+
+
+def _multiple_of_4(value: int, name: str) -> int:
+    if int(value) <= 0 or int(value) % 4:
+        raise ValueError(f"{name} must be a positive multiple of 4, got {value}")
+    return int(value)
 
 
 @functools.lru_cache(maxsize=4)
