@@ -102,3 +102,14 @@ def test_tiles_without_shared_statistics_would_show_seams(tiny_model):
     whole = stylizer.stylize_array(image, weights, tiled=False)
     right_alone = stylizer.stylize_array(image[:, 32:], weights, tiled=False)
     assert np.abs(whole[:, 48:] - right_alone[:, 16:]).mean() > 4 / 255
+
+
+def test_style_scale_keeps_the_size_and_enlarges_strokes(tiny_model_dir, photo):
+    plain = np.asarray(cin_style.stylize(photo, 1, model=tiny_model_dir), float)
+    scaled = np.asarray(cin_style.stylize(photo, 1, model=tiny_model_dir, style_scale=2.0), float)
+    assert scaled.shape == plain.shape
+    # larger strokes: fewer fine details, so less energy between neighbouring pixels
+    detail = lambda a: np.abs(np.diff(a, axis=1)).mean()  # noqa: E731
+    assert detail(scaled) < detail(plain)
+    with pytest.raises(StyleError, match="style_scale"):
+        cin_style.stylize(photo, 1, model=tiny_model_dir, style_scale=100)
