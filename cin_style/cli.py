@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from cin_style.errors import CinStyleError, ImageError, ModelError, StyleError
 
@@ -104,7 +105,7 @@ def _tile_progress(done: int, total: int) -> None:
 
 
 def _command_stylize(args) -> int:
-    from cin_style.images import save_image
+    from cin_style.images import load_image, save_image
     from cin_style.stylizer import Stylizer
 
     inputs = _collect_inputs(args.inputs)
@@ -128,8 +129,6 @@ def _command_stylize(args) -> int:
             raise _UsageError("--mask and --style-outside go together")
         if args.backend == "tflite":
             raise _UsageError("--mask needs per-pixel style weights: use the tf backend")
-        from cin_style.images import load_image
-
         stylizer.style_weights(args.style_outside)  # validate before any work
         mask = load_image(args.mask).rgb.mean(axis=2)
         regions = [(mask, weights), (1.0 - mask, args.style_outside)]
@@ -146,14 +145,28 @@ def _command_stylize(args) -> int:
     protected = tuple(path for path, _ in inputs)
     progress = _Progress(len(inputs))
     failures = []
-    for done, (path, relative) in enumerate(inputs, start=1):
-        try:
-            output = stylizer.stylize(path, weights, **options)
-            destination = _output_path(relative, args, label)
-            save_image(output, destination, overwrite=args.overwrite, protect=protected, quality=args.quality)
-        except (ImageError, StyleError, OSError) as exc:
-            failures.append((path, exc))
-        progress.update(done, path)
+    # Decoding the next image and encoding the previous one run on worker threads while the
+    # network (which releases the GIL) works on the current one.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        load = lambda path: load_image(path, args.max_pixels)  # noqa: E731
+        pending = {0: pool.submit(load, inputs[0][0])}
+        saves = []
+        for index, (path, relative) in enumerate(inputs):
+            if index + 1 < len(inputs):
+                pending[index + 1] = pool.submit(load, inputs[index + 1][0])
+            try:
+                output = stylizer.stylize(pending.pop(index).result(), weights, **options)
+                destination = _output_path(relative, args, label)
+                saves.append((path, pool.submit(save_image, output, destination, overwrite=args.overwrite,
+                                                protect=protected, quality=args.quality)))
+            except (ImageError, StyleError, OSError) as exc:
+                failures.append((path, exc))
+            progress.update(index + 1, path)
+        for path, future in saves:
+            try:
+                future.result()
+            except (ImageError, OSError) as exc:
+                failures.append((path, exc))
     progress.close()
     for path, exc in failures:
         print(f"cin-style: failed: {path}: {exc}", file=sys.stderr)
