@@ -293,13 +293,15 @@ def build_parser() -> argparse.ArgumentParser:
                         add_help=False)
     commands.add_parser("export", help="export to TFLite float32/float16/dynamic/int8 (`cin-style export --helpfull`)",
                         add_help=False)
+    commands.add_parser("slim", help="prune a model to a slim width-alpha variant and distil it "
+                                     "(`cin-style slim --helpfull`)", add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     _quiet_tensorflow()
-    if argv and argv[0] in ("train", "export"):  # absl tools parse their own flags
+    if argv and argv[0] in ("train", "export", "slim"):  # absl tools parse their own flags
         module = importlib.import_module(f"cin_style.{argv[0]}_cli")
         module.run([f"cin-style {argv[0]}", *argv[1:]])
         return EXIT_OK

@@ -56,6 +56,9 @@ class TrainConfig:
       base_model: add the styles to this trained model (only their gamma/beta train).
       init_model: start from this model's weights (same styles), e.g. a committed
         snapshot on a new machine; the data stream continues at its recorded step.
+      teacher_model: distil from this model (same styles): ``distill_weight`` times
+        the mean squared difference between the student's and the teacher's outputs
+        is added to the loss (term ``distill``). Used to fine-tune slim models.
       strategy: ``"default"`` (one device) or ``"mirrored"`` (all local GPUs, or CPUs).
       precision: ``"float32"`` or ``"mixed_bfloat16"``.
     """
@@ -78,6 +81,8 @@ class TrainConfig:
     style_strengths: dict[str, float] = dataclasses.field(default_factory=dict)
     base_model: str | None = None
     init_model: str | None = None
+    teacher_model: str | None = None
+    distill_weight: float = 0.0
     strategy: str = "default"
     precision: str = "float32"
     jit_compile: bool = False
@@ -154,6 +159,11 @@ class Trainer:
                 self._build_model()
                 self.loss = PerceptualLoss(config.loss)
                 self.optimizer = keras.optimizers.Adam(config.learning_rate)
+                self.teacher = None
+                if config.teacher_model:
+                    self.teacher = load_model(config.teacher_model)
+                    if self.teacher.style_names != self.model.style_names:
+                        raise ModelError(f"{config.teacher_model}: the teacher's styles differ from this run's")
                 self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
                                         aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         finally:
@@ -245,9 +255,16 @@ class Trainer:
         targets = {layer: tf.gather(g, style_index) for layer, g in self.target_grams.items()}
         strength = tf.gather(self.style_strengths, style_index)
         content_features = tf.stop_gradient(self.loss.content_features(images))
+        teacher_outputs = None
+        if self.teacher is not None:
+            teacher_outputs = tf.stop_gradient(self.teacher.network([images, weights], training=False))
         with tf.GradientTape() as tape:
             outputs = self.model.network([images, weights], training=True)
             terms = self.loss.per_example(outputs, content_features, targets, strength)
+            if teacher_outputs is not None:
+                difference = tf.cast(outputs, tf.float32) - tf.cast(teacher_outputs, tf.float32)
+                terms["distill"] = self.config.distill_weight * tf.reduce_mean(tf.square(difference), axis=[1, 2, 3])
+                terms["total"] = terms["total"] + terms["distill"]
             loss = tf.reduce_sum(terms["total"]) / global_batch
         gradients = tape.gradient(loss, self.trainable)
         gradients = [g if m is None else g * m for g, m in zip(gradients, self.gradient_masks)]

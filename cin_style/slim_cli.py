@@ -1,0 +1,82 @@
+"""Command line of the slimming tool (``tools/slim.py`` and ``cin-style slim``): prune a trained
+model to width alpha (and fewer residual blocks), then fine-tune it with the perceptual losses plus
+distillation against the full model."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from absl import app, flags, logging
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model", None, "The trained full model (default: the bundled model).")
+flags.DEFINE_float("alpha", 0.5, "Width of the slim model relative to the base widths 32/64/128.")
+flags.DEFINE_integer("num_residual_blocks", None, "Residual blocks to keep (default: all).")
+flags.DEFINE_string("output_dir", None, "Run directory; the slim model ends in <output_dir>/model.")
+flags.DEFINE_string("content_dir", None, "Training photos for the fine-tune.")
+flags.DEFINE_string("style_dir", None, "Folder of the styles' source images (default: assets/styles of a checkout).")
+flags.DEFINE_integer("num_steps", 2000, "Fine-tune steps (0: prune only).")
+flags.DEFINE_float("distill_weight", 20.0, "Weight of the mean squared difference to the full model's output.")
+flags.DEFINE_integer("image_size", 256, "Crop size of the fine-tune.")
+flags.DEFINE_integer("batch_size", 4, "Fine-tune batch size.")
+flags.DEFINE_float("learning_rate", 5e-4, "Fine-tune learning rate.")
+flags.DEFINE_enum("precision", "float32", ["float32", "mixed_bfloat16"], "Compute precision.")
+flags.DEFINE_integer("checkpoint_every", 200, "Steps between checkpoints.")
+flags.DEFINE_bool("resume", False, "Continue an interrupted fine-tune.")
+flags.DEFINE_integer("seed", 0, "Seed of the fine-tune's photo stream.")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not FLAGS.output_dir:
+        raise app.UsageError("--output_dir is required")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.set_verbosity(logging.WARNING)
+    from cin_style.errors import CinStyleError
+    from cin_style.evaluation import loss_config_of
+    from cin_style.model_format import save_model
+    from cin_style.slim import describe, prune_model
+    from cin_style.stylizer import resolve_model
+    from cin_style.trainer import TrainConfig, TrainingDiverged, train
+
+    try:
+        full = resolve_model(FLAGS.model)
+        teacher_dir = os.path.join(FLAGS.output_dir, "teacher")
+        pruned_dir = os.path.join(FLAGS.output_dir, "pruned")
+        if not FLAGS.resume:
+            save_model(full, teacher_dir, overwrite=True)
+            slim = prune_model(full, FLAGS.alpha, FLAGS.num_residual_blocks)
+            save_model(slim, pruned_dir, overwrite=True)
+            print(f"pruned: {describe(full)['conv_parameters']} -> {describe(slim)['conv_parameters']} conv "
+                  f"parameters; saved {pruned_dir}", file=sys.stderr)
+        if FLAGS.num_steps == 0:
+            return 0
+        if not FLAGS.content_dir:
+            raise app.UsageError("--content_dir is required for the fine-tune (or --num_steps 0)")
+        style_dir = FLAGS.style_dir or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "assets",
+                                                     "styles")
+        styles = [os.path.join(style_dir, s.source_image or f"{s.name}.jpg") for s in full.styles]
+        loss = loss_config_of(full)
+        config = TrainConfig(
+            content_dir=FLAGS.content_dir, style_images=styles, output_dir=FLAGS.output_dir,
+            image_size=FLAGS.image_size, batch_size=FLAGS.batch_size, num_steps=FLAGS.num_steps,
+            learning_rate=FLAGS.learning_rate, loss=loss, alpha=FLAGS.alpha,
+            num_residual_blocks=(full.architecture.num_residual_blocks if FLAGS.num_residual_blocks is None
+                                 else FLAGS.num_residual_blocks),
+            seed=FLAGS.seed, checkpoint_every=FLAGS.checkpoint_every, init_model=pruned_dir,
+            teacher_model=teacher_dir, distill_weight=FLAGS.distill_weight, precision=FLAGS.precision,
+            style_strengths=dict(full.training_config.get("style_strengths") or {}))
+        train(config, resume=FLAGS.resume)
+    except TrainingDiverged as exc:
+        print(f"slim: training diverged: {exc}", file=sys.stderr)
+        return 1
+    except (CinStyleError, ValueError) as exc:
+        print(f"slim: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run(argv: list[str] | None = None) -> None:
+    app.run(main, argv=argv)

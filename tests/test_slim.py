@@ -1,0 +1,77 @@
+"""Pruning a tiny trained model: shapes, styles kept, and the distillation fine-tune lowers the loss."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from cin_style.losses import LossConfig
+from cin_style.model_format import StyleInfo, save_model
+from cin_style.slim import describe, prune_model
+from cin_style.trainer import TrainConfig, Trainer
+from tiny_models import make_tiny_model
+
+LOSS = LossConfig(content_layer="conv2_2", style_layers=("conv1_2", "conv2_2"), style_image_size=32)
+
+
+def test_pruning_keeps_styles_and_shapes():
+    full = make_tiny_model(seed=2)
+    slim = prune_model(full, alpha=0.0625)
+    assert slim.style_names == full.style_names
+    assert slim.network.get_layer("down2_conv").kernel.shape == (3, 3, 4, 8)
+    assert slim.network.get_layer("out_conv").kernel.shape[-1] == 3
+    assert describe(slim)["conv_parameters"] < describe(full)["conv_parameters"] / 3
+    image = np.random.default_rng(0).random((1, 20, 20, 3), np.float32)
+    out = slim.network([image, tf.one_hot([1], 3)]).numpy()
+    assert out.shape == (1, 20, 20, 3) and np.all(np.isfinite(out))
+    shallow = prune_model(full, alpha=0.125, num_residual_blocks=0)
+    assert not any(layer.name.startswith("res") for layer in shallow.network.layers)
+    with pytest.raises(ValueError, match="alpha"):
+        prune_model(full, alpha=0.5)
+
+
+def test_pruning_at_full_width_changes_nothing():
+    full = make_tiny_model(seed=3)
+    same = prune_model(full, alpha=full.architecture.alpha)
+    image = np.random.default_rng(1).random((1, 24, 24, 3), np.float32)
+    np.testing.assert_allclose(same.network([image, tf.one_hot([2], 3)]).numpy(),
+                               full.network([image, tf.one_hot([2], 3)]).numpy(), atol=1e-5)
+
+
+def test_distillation_fine_tune_lowers_the_loss(tmp_path):
+    rng = np.random.default_rng(0)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(4):
+        small = rng.random((4, 4, 3))
+        Image.fromarray((small * 255).astype(np.uint8)).resize((40, 40), Image.BICUBIC).save(photos / f"{i}.png")
+    full = make_tiny_model(seed=4)
+    styles = []
+    for name in full.style_names:
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), np.uint8)).save(tmp_path / f"{name}.png")
+        styles.append(str(tmp_path / f"{name}.png"))
+    full.styles = [StyleInfo(s.name, source_image=f"{s.name}.png") for s in full.styles]
+    save_model(full, tmp_path / "teacher")
+    save_model(prune_model(full, alpha=0.0625), tmp_path / "pruned")
+    config = TrainConfig(content_dir=str(photos), style_images=styles, output_dir=str(tmp_path / "run"),
+                         image_size=32, batch_size=2, num_steps=25, learning_rate=5e-3, loss=LOSS, alpha=0.0625,
+                         num_residual_blocks=1, init_model=str(tmp_path / "pruned"),
+                         teacher_model=str(tmp_path / "teacher"), distill_weight=50.0, sample_every=0)
+    trainer = Trainer(config, log=lambda line: None)
+    images = tf.constant(rng.random((4, 32, 32, 3)), tf.float32)
+
+    def fixed_loss():
+        total = 0.0
+        for style in range(3):
+            index = tf.fill([4], style)
+            weights = tf.one_hot(index, 3)
+            outputs = trainer.model.network([images, weights])
+            targets = {k: tf.gather(v, index) for k, v in trainer.target_grams.items()}
+            loss, _ = trainer.loss(outputs, trainer.loss.content_features(images), targets)
+            teacher = trainer.teacher.network([images, weights])
+            total += float(loss) + 50.0 * float(tf.reduce_mean(tf.square(outputs - teacher)))
+        return total
+
+    before = fixed_loss()
+    trainer.run()
+    assert fixed_loss() < before
