@@ -74,8 +74,8 @@ def representative_images(photos, num_styles: int, size: int = 256, per_photo_st
     return generate
 
 
-def _converter(model: CinModel, mode: str, representative, uint8_io: bool):
-    module = _ServingModule(export_network(model), model.num_styles)
+def _converter(model: CinModel, mode: str, representative, uint8_io: bool, network=None):
+    module = _ServingModule(network if network is not None else export_network(model), model.num_styles)
     concrete = module.serve.get_concrete_function()
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], module)
     if mode == "float16":
@@ -113,7 +113,7 @@ def _io_spec(content: bytes) -> dict:
 
 
 def export_tflite(model: CinModel, path, mode: str = "float32", *, representative=None,
-                  uint8_io: bool = False) -> dict:
+                  uint8_io: bool = False, qat_steps: int = 0, qat_crops=None, log=None) -> dict:
     """Writes ``model`` as a TFLite flatbuffer at ``path`` and its metadata at ``path`` + ``.json``.
 
     Args:
@@ -123,6 +123,9 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
       representative: for int8, a callable returning an iterator of calibration
         samples (see :func:`representative_images`).
       uint8_io: int8 only; image input and output as uint8 0..255 instead of float.
+      qat_steps: int8 only; fine-tune this many steps with quantization-aware
+        training (:mod:`cin_style.qat`) on ``qat_crops`` ([M, S, S, 3] photos) before
+        converting; 0 means post-training quantization only.
 
     Returns:
       The metadata dict (also written as JSON).
@@ -131,12 +134,20 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if uint8_io and mode != "int8":
         raise ValueError("uint8_io applies to int8 export only")
+    network = None
+    if qat_steps:
+        if mode != "int8" or qat_crops is None:
+            raise ValueError("quantization-aware training applies to int8 export and needs qat_crops")
+        from cin_style.qat import finetune_quantization_aware
+
+        network = finetune_quantization_aware(model, qat_crops, steps=qat_steps, log=log)
     try:
-        content = _converter(model, mode, representative, uint8_io).convert()
+        content = _converter(model, mode, representative, uint8_io, network).convert()
     except Exception as exc:  # the converter's own errors are long MLIR dumps
         raise ModelError(f"TFLite conversion failed for mode {mode}: {str(exc).splitlines()[0][:500]}") from exc
     metadata = {
         "format": METADATA_FORMAT, "format_version": 1, "mode": mode,
+        "quantization_aware_steps": int(qat_steps),
         "signature": SIGNATURE_KEY,
         "architecture": dataclasses.asdict(model.architecture),
         "styles": [{"index": i, **dataclasses.asdict(s)} for i, s in enumerate(model.styles)],

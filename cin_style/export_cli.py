@@ -17,6 +17,8 @@ flags.DEFINE_string("calibration_dir", None, "int8: folder of real photos for ca
                     "style). Default: the example photos in assets/examples of a source checkout.")
 flags.DEFINE_integer("calibration_images", 16, "int8: at most this many calibration photos.")
 flags.DEFINE_integer("calibration_size", 256, "int8: calibration crops are size x size.")
+flags.DEFINE_integer("qat_steps", 0, "int8: quantization-aware fine-tune steps before conversion (0: "
+                     "post-training quantization only).")
 flags.DEFINE_bool("uint8_io", False, "int8: image input and output as uint8 0..255 instead of float 0..1.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output file.")
 
@@ -51,11 +53,20 @@ def main(argv):
         return 2
     try:
         model = resolve_model(FLAGS.model)
-        representative = None
+        representative, crops = None, None
         if FLAGS.mode == "int8":
-            representative = representative_images(_calibration_photos(), model.num_styles, FLAGS.calibration_size)
+            photos = _calibration_photos()
+            representative = representative_images(photos, model.num_styles, FLAGS.calibration_size)
+            if FLAGS.qat_steps:
+                import numpy as np
+
+                from cin_style.evaluation import center_crop
+                from cin_style.images import load_image
+
+                crops = np.stack([center_crop(load_image(p).rgb, FLAGS.calibration_size) for p in photos])
         metadata = export_tflite(model, FLAGS.output, FLAGS.mode, representative=representative,
-                                 uint8_io=FLAGS.uint8_io)
+                                 uint8_io=FLAGS.uint8_io, qat_steps=FLAGS.qat_steps, qat_crops=crops,
+                                 log=lambda line: print(line, file=sys.stderr, flush=True))
     except (CinStyleError, ValueError) as exc:
         print(f"export: error: {exc}", file=sys.stderr)
         return 2

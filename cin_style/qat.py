@@ -1,0 +1,121 @@
+"""Quantization-aware training (tensorflow-model-optimization) of the export network.
+
+The export network (:func:`cin_style.export.export_network`) is wrapped by tfmot:
+convolutions get tfmot's default 8-bit weight and activation fake-quantizers; the
+CIN layer gets a :class:`CINQuantizeConfig` that fake-quantizes its output to 8
+bits (its gamma/beta are tiny per-channel tables, mixed by the style weights);
+padding, cropping and upsampling layers only move values and get no quantizer.
+The wrapped network is then fine-tuned to reproduce the float model's outputs
+(distillation on real photos crossed with the styles), so it learns to absorb the
+rounding, and converted to a fully integer TFLite model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from cin_style import layers as cin_layers
+from cin_style.export import export_network
+
+__all__ = ["CINQuantizeConfig", "NoQuantizeConfig", "quantization_aware_network", "finetune_quantization_aware"]
+
+
+def _tfmot():
+    try:
+        import tensorflow_model_optimization as tfmot
+    except ImportError as exc:  # pragma: no cover - part of the [mobile] extra
+        raise ImportError("quantization-aware training needs tensorflow-model-optimization: "
+                          "pip install 'cin-style[mobile]'") from exc
+    return tfmot.quantization.keras
+
+
+_qk = _tfmot()
+
+
+class NoQuantizeConfig(_qk.QuantizeConfig):
+    """For layers that only move values (padding, cropping, upsampling): no quantizers."""
+
+    def get_weights_and_quantizers(self, layer):
+        return []
+
+    def get_activations_and_quantizers(self, layer):
+        return []
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        pass
+
+    def set_quantize_activations(self, layer, quantize_activations):
+        pass
+
+    def get_output_quantizers(self, layer):
+        return []
+
+    def get_config(self):
+        return {}
+
+
+class CINQuantizeConfig(NoQuantizeConfig):
+    """Conditional instance norm: its output is fake-quantized to 8 bits (asymmetric, per tensor)."""
+
+    def get_output_quantizers(self, layer):
+        return [_qk.quantizers.MovingAverageQuantizer(num_bits=8, per_axis=False, symmetric=False,
+                                                      narrow_range=False)]
+
+
+_MOVING_LAYERS = (cin_layers.ReflectionPad, cin_layers.PadToMultiple, cin_layers.CropToReference,
+                  cin_layers.DepthToSpaceUpsample)
+
+
+def quantization_aware_network(model) -> keras.Model:
+    """The model's export network wrapped with fake-quantizers (same function before training)."""
+    network = export_network(model)
+
+    def annotate(layer):
+        if isinstance(layer, cin_layers.ConditionalInstanceNorm):
+            return _qk.quantize_annotate_layer(layer, CINQuantizeConfig())
+        if isinstance(layer, _MOVING_LAYERS):
+            return _qk.quantize_annotate_layer(layer, NoQuantizeConfig())
+        return layer
+
+    annotated = keras.models.clone_model(network, clone_function=annotate)
+    annotated.set_weights(network.get_weights())
+    scope = {**cin_layers.CUSTOM_OBJECTS, "NoQuantizeConfig": NoQuantizeConfig, "CINQuantizeConfig": CINQuantizeConfig}
+    with _qk.quantize_scope(scope):
+        return _qk.quantize_apply(_qk.quantize_annotate_model(annotated))
+
+
+def finetune_quantization_aware(model, crops: np.ndarray, steps: int = 200, learning_rate: float = 1e-4,
+                                seed: int = 0, log=None) -> keras.Model:
+    """Fine-tunes the quantization-aware network to match the float model's outputs.
+
+    Args:
+      model: the float :class:`~cin_style.CinModel` (the teacher).
+      crops: [M, S, S, 3] float32 photos in [0, 1].
+      steps: Adam steps, one photo and one random style (or blend) each.
+
+    Returns:
+      The fine-tuned quantization-aware tf_keras network (convert it with the TFLite converter).
+    """
+    qat = quantization_aware_network(model)
+    n = model.num_styles
+    rng = np.random.default_rng(seed)
+    optimizer = keras.optimizers.Adam(learning_rate)
+
+    @tf.function
+    def step(images, weights):
+        target = model.network([images, weights], training=False)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(qat([images, weights], training=True) - target))
+        optimizer.apply_gradients(zip(tape.gradient(loss, qat.trainable_variables), qat.trainable_variables))
+        return loss
+
+    for i in range(int(steps)):
+        image = crops[rng.integers(len(crops))][None]
+        weights = np.eye(n, dtype=np.float32)[rng.integers(n)] if rng.random() < 0.8 else \
+            rng.dirichlet(np.ones(n)).astype(np.float32)
+        loss = step(tf.constant(image), tf.constant(weights[None]))
+        if log and (i + 1) % 50 == 0:
+            log(f"qat step {i + 1}/{steps}: mse to float {float(loss):.3g}")
+    return qat
