@@ -16,11 +16,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 
 import numpy as np
 import tensorflow as tf
 
+from cin_style.atomic import atomic_write
 from cin_style.errors import ModelError
 from cin_style.model_format import CinModel
 from cin_style.network import build_transform_network
@@ -160,11 +160,7 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
         "size_bytes": len(content),
     }
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     for target, data in ((path, content), (path + ".json", json.dumps(metadata, indent=2).encode())):
-        fd, tmp = tempfile.mkstemp(prefix=".export-", dir=folder)
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_write(target) as handle:
             handle.write(data)
-        os.replace(tmp, target)
     return metadata

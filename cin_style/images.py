@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from cin_style.atomic import atomic_write
 from cin_style.errors import ImageError
 
 __all__ = ["LoadedImage", "load_image", "to_pil", "save_image", "DEFAULT_MAX_PIXELS", "IMAGE_EXTENSIONS"]
@@ -210,18 +210,7 @@ def save_image(image: Image.Image, path: str, *, overwrite: bool = False, protec
     fmt = _SAVE_FORMATS[extension]
     if fmt in ("JPEG", "BMP") and image.mode == "RGBA":
         image = image.convert("RGB")  # these formats have no alpha channel
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".cin-style-", suffix=extension, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
-            image.save(handle, format=fmt, **options)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, extension) as handle:
+        options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+        image.save(handle, format=fmt, **options)
     return path

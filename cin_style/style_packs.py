@@ -16,11 +16,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from cin_style.atomic import atomic_write
 from cin_style.errors import ModelError, StyleError
 from cin_style.model_format import CinModel, StyleInfo
 from cin_style.styles import resolve_style_index
@@ -46,18 +46,9 @@ def export_style_pack(model: CinModel, style, path) -> str:
             "architecture": dataclasses.asdict(model.architecture),
             "base_fingerprint": model.shared_weights_fingerprint()}
     arrays["meta.json"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".pack-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    with atomic_write(path, ".npz") as handle:
+        np.savez(handle, **arrays)
+    return os.fspath(path)
 
 
 def read_style_pack(path) -> tuple[dict, dict[str, np.ndarray]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -42,7 +43,7 @@ def resolve_style_index(key, style_names: Sequence[str]) -> int:
         return index
     if isinstance(key, str):
         text = key.strip()
-        if text.lstrip("-").isdigit():
+        if re.fullmatch(r"-?[0-9]+", text):  # ASCII digits only: "²".isdigit() is True
             return resolve_style_index(int(text), style_names)
         if text in style_names:
             return list(style_names).index(text)

@@ -38,6 +38,7 @@ def test_accepted_forms(style, expected):
     ("=0.5", "name=weight"),
     (True, "bool"),
     (1.5, "not understood"),
+    ("²", "unknown style"),  # found by the fuzz test: str.isdigit() accepts superscripts
     ([[1, 0, 0]], "1-D"),
 ])
 def test_bad_styles_get_clear_errors(style, message):
