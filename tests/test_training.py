@@ -149,10 +149,16 @@ def test_mirrored_strategy_over_two_cpus_matches_one_device(data, tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     single, mirrored = np.load(tmp_path / "default.npz"), np.load(tmp_path / "mirrored.npz")
+    # Replicas sum gradients in another order. Adam moves every weight by about the learning rate
+    # times the sign of its gradient, so where a gradient is near zero, float rounding can flip the
+    # sign: such weights may differ by up to 2 x 5e-3 x 3 steps. Everything else must agree closely.
+    differing, total = 0, 0
     for key in single.files:
-        # Replicas sum gradients in another order; Adam's m / sqrt(v) magnifies float rounding of
-        # near-zero gradients, so allow 20% of one step's largest possible move (learning rate 5e-3).
-        np.testing.assert_allclose(mirrored[key], single[key], rtol=1e-3, atol=1e-3, err_msg=key)
+        difference = np.abs(mirrored[key] - single[key])
+        assert difference.max() <= 2 * 5e-3 * 3 + 1e-6, key
+        differing += int((difference > 1e-4).sum())
+        total += difference.size
+    assert differing / total < 0.02
 
 
 def test_style_pack_round_trip_and_fingerprint_check(tmp_path):

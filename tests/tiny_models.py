@@ -9,9 +9,9 @@ def make_tiny_model(seed: int = 0, num_styles: int = 3):
     """A tiny random network whose styles differ (random gamma/beta rows)."""
     from cin_style.model_format import CinModel, StyleInfo
     from cin_style.network import Architecture
-    import tensorflow as tf
+    import tf_keras
 
-    tf.keras.utils.set_random_seed(seed)
+    tf_keras.utils.set_random_seed(seed)
     names = STYLE_NAMES[:num_styles] if num_styles <= 3 else [f"style_{i}" for i in range(num_styles)]
     model = CinModel(Architecture(num_styles, alpha=0.125, num_residual_blocks=1),
                      [StyleInfo(name=n, title=n.title()) for n in names])

@@ -18,8 +18,9 @@ import tempfile
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("what", "all", ["train", "precision", "inference", "all"],
+flags.DEFINE_enum("what", "all", ["train", "precision", "inference", "large", "all"],
                   "What to measure: training speed, bf16-vs-fp32 loss after equal steps, inference latency.")
+flags.DEFINE_string("large_size", "6000x4000", "WxH of the large-image benchmark (tiled stylization).")
 flags.DEFINE_integer("precision_steps", 60, "Steps of the bf16-vs-fp32 comparison.")
 flags.DEFINE_string("content_dir", None, "Photos for the bf16-vs-fp32 comparison (default: synthetic noise).")
 flags.DEFINE_string("json", None, "Write the results as JSON here.")
@@ -167,6 +168,54 @@ def _single(spec):
                       "gflop": gflop, "gflops": gflop / seconds, "peak_rss_mb": peak_rss_mb()}))
 
 
+def _large(spec):
+    """Stylizes one synthetic WxH photo in tiles in this process; prints a JSON line."""
+    import time
+
+    import numpy as np
+    from PIL import Image
+
+    from cin_style.benchmarking import peak_rss_mb
+    from cin_style.model_format import CinModel, StyleInfo
+    from cin_style.network import Architecture
+    from cin_style.stylizer import Stylizer
+
+    width, height = (int(v) for v in spec.split("x"))
+    small = (np.random.default_rng(0).random((height // 64, width // 64, 3)) * 255).astype(np.uint8)
+    photo = Image.fromarray(small).resize((width, height), Image.BICUBIC)
+    model = FLAGS.model or None
+    if model is None:
+        from cin_style.errors import ModelError
+        from cin_style.model_format import bundled_model_path
+
+        try:
+            bundled_model_path()
+        except ModelError:
+            model = CinModel(Architecture(16), [StyleInfo(f"s{i}") for i in range(16)])
+    tiles = []
+    stylizer = Stylizer(model, progress=lambda done, total: tiles.append(total))
+    before = peak_rss_mb()
+    start = time.perf_counter()
+    result = stylizer.stylize(photo, 0)
+    seconds = time.perf_counter() - start
+    assert result.size == (width, height)
+    print(json.dumps({"size": spec, "seconds": seconds, "tiles": tiles[-1] if tiles else 1,
+                      "peak_rss_mb": peak_rss_mb(), "peak_rss_mb_before": before}))
+
+
+def bench_large():
+    command = [sys.executable, os.path.abspath(__file__), f"--single=large:{FLAGS.large_size}",
+               f"--threads={FLAGS.threads}"] + ([f"--model={FLAGS.model}"] if FLAGS.model else [])
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        print(f"large image: failed\n{result.stderr[-2000:]}", file=sys.stderr)
+        return None
+    row = json.loads(result.stdout.strip().splitlines()[-1])
+    print(f"large image {row['size']}: {row['seconds']:.0f} s in {row['tiles']} tiles, peak RSS "
+          f"{row['peak_rss_mb']:.0f} MB", file=sys.stderr, flush=True)
+    return row
+
+
 def bench_inference(peak):
     jobs = []
     model_variant = "bundled"
@@ -217,6 +266,10 @@ def markdown(report):
         p = report["precision"]
         lines += [f"bf16 vs fp32 after {p['steps']} equal steps: loss terms differ by at most "
                   f"{p['max_abs_relative_difference']:.1%}.", ""]
+    if report.get("large"):
+        r = report["large"]
+        lines += [f"Large image {r['size']} (tiled, TF float): {r['seconds']:.0f} s, {r['tiles']} tiles, "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB.", ""]
     if "inference" in report:
         lines += ["| backend | variant | size | median ms | GFLOP | of fp32 peak | peak RSS MB |",
                   "|---|---|---|---|---|---|---|"]
@@ -231,7 +284,10 @@ def main(argv):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _configure_threads()
     if FLAGS.single:
-        _single(FLAGS.single)
+        if FLAGS.single.startswith("large:"):
+            _large(FLAGS.single[len("large:"):])
+        else:
+            _single(FLAGS.single)
         return
     machine = _machine()
     print(f"fp32 matmul peak: {machine['fp32_matmul_gflops']:.0f} GFLOP/s", file=sys.stderr, flush=True)
@@ -242,6 +298,8 @@ def main(argv):
         report["precision"] = bench_precision()
     if FLAGS.what in ("inference", "all"):
         report["inference"] = bench_inference(machine["fp32_matmul_gflops"])
+    if FLAGS.what in ("large", "all"):
+        report["large"] = bench_large()
     table = markdown(report)
     if FLAGS.json:
         with open(FLAGS.json, "w", encoding="utf-8") as handle:
