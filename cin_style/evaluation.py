@@ -21,7 +21,7 @@ from cin_style.gatys import optimize, resize_short_side
 from cin_style.images import load_image
 from cin_style.losses import LossConfig, PerceptualLoss
 
-__all__ = ["center_crop", "loss_config_of", "evaluate_model", "markdown_summary"]
+__all__ = ["center_crop", "loss_config_of", "evaluate_model", "tflite_fidelity", "markdown_summary"]
 
 
 def center_crop(rgb: np.ndarray, size: int) -> np.ndarray:
@@ -104,6 +104,38 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
     return {"styles": results, "summary": summary, "settings": settings}
 
 
+def tflite_fidelity(stylizer, tflite_stylizer, photos, size: int = 512, styles=None, log=print) -> dict:
+    """PSNR and SSIM of a TFLite model's outputs against the float model's, per style.
+
+    Photos are center-cropped to ``size``; SSIM is ``tf.image.ssim`` (11x11 Gaussian window)
+    on [0, 1] RGB.
+
+    Returns:
+      ``{"size": S, "styles": {name: {"psnr_median", "psnr_min", "ssim_median", "ssim_min"}},
+      "median_psnr", "median_ssim", "worst_style"}`` (medians over all photos x styles).
+    """
+    model = stylizer.model
+    crops = [center_crop(load_image(p).rgb, size) for p in photos]
+    names = styles or model.style_names
+    per_style, all_psnr, all_ssim = {}, [], []
+    for name in names:
+        weights = np.eye(model.num_styles, dtype=np.float32)[model.style_names.index(name)]
+        psnrs, ssims = [], []
+        for crop in crops:
+            reference = stylizer.stylize_array(crop, weights, tiled=False)
+            candidate = tflite_stylizer.stylize_array(crop, weights)
+            psnrs.append(float(tf.image.psnr(reference, candidate, max_val=1.0)))
+            ssims.append(float(tf.image.ssim(tf.constant(reference), tf.constant(candidate), max_val=1.0)))
+        per_style[name] = {"psnr_median": statistics.median(psnrs), "psnr_min": min(psnrs),
+                           "ssim_median": statistics.median(ssims), "ssim_min": min(ssims)}
+        all_psnr += psnrs
+        all_ssim += ssims
+        log(f"{name}: PSNR {per_style[name]['psnr_median']:.2f} dB, SSIM {per_style[name]['ssim_median']:.4f}")
+    worst = min(per_style, key=lambda n: per_style[n]["psnr_median"])
+    return {"size": size, "photos": len(crops), "styles": per_style, "median_psnr": statistics.median(all_psnr),
+            "median_ssim": statistics.median(all_ssim), "worst_style": worst}
+
+
 def markdown_summary(report: dict) -> str:
     """A Markdown table of :func:`evaluate_model`'s report."""
     settings = report["settings"]
@@ -117,4 +149,10 @@ def markdown_summary(report: dict) -> str:
     if report["summary"]:
         s = report["summary"]
         lines += ["", f"Median ratio {s['median_ratio']:.3f}; worst {s['worst_style']} at {s['max_ratio']:.3f}."]
+    if report.get("tflite"):
+        t = report["tflite"]
+        lines += ["", f"TFLite fidelity to the float model at {t['size']} px ({t['photos']} photos x each style): "
+                  f"median PSNR {t['median_psnr']:.2f} dB, median SSIM {t['median_ssim']:.4f}; "
+                  f"worst style {t['worst_style']} (median PSNR "
+                  f"{t['styles'][t['worst_style']]['psnr_median']:.2f} dB).", ""]
     return "\n".join(lines) + "\n"

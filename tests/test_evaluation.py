@@ -78,6 +78,23 @@ def test_evaluate_tool_writes_json_and_markdown(images, eval_model, tmp_path):
     assert "| alpha_style |" in (tmp_path / "e.md").read_text()
 
 
+def test_tflite_fidelity_report(images, eval_model, tmp_path):
+    from cin_style.evaluation import tflite_fidelity
+    from cin_style.export import export_tflite
+    from cin_style.model_format import load_model
+    from cin_style.stylizer import Stylizer
+    from cin_style.tflite_backend import TFLiteStylizer
+
+    model = load_model(eval_model)
+    export_tflite(model, tmp_path / "f32.tflite", "float32")
+    photos = sorted((images / "photos").iterdir())
+    report = tflite_fidelity(Stylizer(model), TFLiteStylizer(tmp_path / "f32.tflite"), photos, size=32,
+                             log=lambda line: None)
+    assert set(report["styles"]) == {"alpha_style", "beta_style", "gamma_style"}
+    assert report["median_psnr"] > 60 and report["median_ssim"] > 0.999  # float32 export is near exact
+    assert report["worst_style"] in report["styles"]
+
+
 def test_contact_sheet_and_blend_strip(tiny_model_dir, images):
     from cin_style.contact_sheet import blend_strip, contact_sheet
     from cin_style.stylizer import Stylizer

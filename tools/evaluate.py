@@ -22,6 +22,9 @@ flags.DEFINE_integer("size", 256, "Photos are center-cropped to size x size.")
 flags.DEFINE_integer("gatys_images", 2, "Photos per style that also get the Gatys reference (0: none).")
 flags.DEFINE_integer("gatys_iterations", 100, "L-BFGS iterations of the reference.")
 flags.DEFINE_list("styles", None, "Evaluate only these styles.")
+flags.DEFINE_string("tflite", None, "Also measure this .tflite model's fidelity (PSNR, SSIM) to the float model.")
+flags.DEFINE_integer("tflite_size", 512, "Crop size of the TFLite fidelity measurement.")
+flags.DEFINE_integer("tflite_images", None, "Photos for the fidelity measurement (default: all selected).")
 flags.DEFINE_string("json", None, "Write the report as JSON here.")
 flags.DEFINE_string("markdown", None, "Write a Markdown summary here.")
 
@@ -37,9 +40,19 @@ def main(argv):
         raise app.UsageError("--content_dir is required")
     photos = find_images(FLAGS.content_dir)[: FLAGS.max_images]
     style_dir = FLAGS.style_dir or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "assets", "styles")
-    report = evaluate_model(Stylizer(FLAGS.model), photos, style_dir, size=FLAGS.size,
+    stylizer = Stylizer(FLAGS.model)
+    report = evaluate_model(stylizer, photos, style_dir, size=FLAGS.size,
                             gatys_images=FLAGS.gatys_images, gatys_iterations=FLAGS.gatys_iterations,
                             styles=FLAGS.styles, log=lambda line: print(line, file=sys.stderr, flush=True))
+    if FLAGS.tflite:
+        from cin_style.evaluation import tflite_fidelity
+        from cin_style.tflite_backend import TFLiteStylizer
+
+        report["tflite"] = tflite_fidelity(stylizer, TFLiteStylizer(FLAGS.tflite, num_threads=2),
+                                           photos[: FLAGS.tflite_images], size=FLAGS.tflite_size,
+                                           styles=FLAGS.styles,
+                                           log=lambda line: print(line, file=sys.stderr, flush=True))
+        report["tflite"]["model"] = FLAGS.tflite
     if FLAGS.json:
         with open(FLAGS.json, "w", encoding="utf-8") as handle:
             json.dump(report, handle, indent=2)
