@@ -7,6 +7,8 @@ import sys
 
 from absl import app, flags, logging
 
+from cin_style.absl_tools import run_absl
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "Model directory (default: the bundled model).")
 flags.DEFINE_enum("mode", "int8", ["float32", "float16", "dynamic", "int8"],
@@ -30,18 +32,18 @@ def _calibration_photos():
     if folder is None:
         folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "assets", "examples")
         if not os.path.isdir(folder):
-            raise app.UsageError("int8 export needs --calibration_dir (a folder of real photos)")
+            raise app.UsageError("int8 export needs --calibration_dir (a folder of real photos)", exitcode=2)
     photos = find_images(folder)[: FLAGS.calibration_images]
     if not photos:
-        raise app.UsageError(f"--calibration_dir {folder}: no photos found")
+        raise app.UsageError(f"--calibration_dir {folder}: no photos found", exitcode=2)
     return photos
 
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
     if not FLAGS.output:
-        raise app.UsageError("--output is required")
+        raise app.UsageError("--output is required", exitcode=2)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.set_verbosity(logging.WARNING)
     from cin_style.errors import CinStyleError
@@ -76,4 +78,4 @@ def main(argv):
 
 
 def run(argv: list[str] | None = None) -> None:
-    app.run(main, argv=argv)
+    run_absl(main, argv)

@@ -9,6 +9,8 @@ import sys
 
 from absl import app, flags, logging
 
+from cin_style.absl_tools import run_absl
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "The trained full model (default: the bundled model).")
 flags.DEFINE_float("alpha", 0.5, "Width of the slim model relative to the base widths 32/64/128.")
@@ -29,9 +31,9 @@ flags.DEFINE_integer("seed", 0, "Seed of the fine-tune's photo stream.")
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
     if not FLAGS.output_dir:
-        raise app.UsageError("--output_dir is required")
+        raise app.UsageError("--output_dir is required", exitcode=2)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.set_verbosity(logging.WARNING)
     from cin_style.errors import CinStyleError
@@ -54,7 +56,7 @@ def main(argv):
         if FLAGS.num_steps == 0:
             return 0
         if not FLAGS.content_dir:
-            raise app.UsageError("--content_dir is required for the fine-tune (or --num_steps 0)")
+            raise app.UsageError("--content_dir is required for the fine-tune (or --num_steps 0)", exitcode=2)
         style_dir = FLAGS.style_dir or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "assets",
                                                      "styles")
         styles = [os.path.join(style_dir, s.source_image or f"{s.name}.jpg") for s in full.styles]
@@ -79,4 +81,4 @@ def main(argv):
 
 
 def run(argv: list[str] | None = None) -> None:
-    app.run(main, argv=argv)
+    run_absl(main, argv)

@@ -11,6 +11,8 @@ import sys
 
 from absl import app, flags, logging
 
+from cin_style.absl_tools import run_absl
+
 FLAGS = flags.FLAGS
 
 # Data and output.
@@ -72,9 +74,9 @@ def _parse_strengths(items: list[str]) -> dict[str, float]:
         try:
             strengths[name.strip()] = float(value)
         except ValueError:
-            raise app.UsageError(f"--style_strengths: {item!r} is not name=number") from None
+            raise app.UsageError(f"--style_strengths: {item!r} is not name=number", exitcode=2) from None
         if not sep:
-            raise app.UsageError(f"--style_strengths: {item!r} is not name=number")
+            raise app.UsageError(f"--style_strengths: {item!r} is not name=number", exitcode=2)
     return strengths
 
 
@@ -84,13 +86,13 @@ def config_from_flags():
 
     for name in ("content_dir", "style_images", "output_dir"):
         if not getattr(FLAGS, name):
-            raise app.UsageError(f"--{name} is required")
+            raise app.UsageError(f"--{name} is required", exitcode=2)
     layer_weights = None
     if FLAGS.style_layer_weights:
         try:
             layer_weights = tuple(float(w) for w in FLAGS.style_layer_weights)
         except ValueError:
-            raise app.UsageError("--style_layer_weights must be numbers") from None
+            raise app.UsageError("--style_layer_weights must be numbers", exitcode=2) from None
     loss = LossConfig(
         loss_network=FLAGS.loss_network, loss_network_weights=FLAGS.loss_network_weights,
         content_layer=FLAGS.content_layer, style_layers=tuple(FLAGS.style_layers),
@@ -110,7 +112,7 @@ def config_from_flags():
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.set_verbosity(logging.WARNING)
     from cin_style.errors import CinStyleError
@@ -130,4 +132,4 @@ def main(argv):
 
 def run(argv: list[str] | None = None) -> None:
     """Entry point: parses absl flags from ``argv`` (program name first) and trains."""
-    app.run(main, argv=argv)
+    run_absl(main, argv)

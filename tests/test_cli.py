@@ -106,3 +106,16 @@ def test_stylize_controls_on_the_command_line(tiny_model_dir, photo_path, tmp_pa
     bad = run_cli("stylize", photo_path, "--style", "0", "--mask", tmp_path / "mask.png", "-o", tmp_path / "x.png",
                   "--model", tiny_model_dir)
     assert bad.returncode == 2 and "go together" in bad.stderr
+
+
+@pytest.mark.parametrize("command,flag", [("train", "--content_dir"), ("export", "--calibration_dir"),
+                                          ("slim", "--distill_weight")])
+def test_absl_tools_document_every_flag(command, flag):
+    result = run_cli(command, "--helpfull")
+    assert result.returncode == 0
+    assert flag in result.stdout + result.stderr
+
+
+def test_train_without_required_flags_is_a_usage_error():
+    result = run_cli("train", "--num_steps", "1")
+    assert result.returncode == 2 and "--content_dir is required" in result.stdout + result.stderr

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""A picture of the image controls on one photo: strength, colour preservation, a region mask, style scale.
+
+Example:
+  python tools/controls_sheet.py --photo assets/examples/coffee.png --style the_scream \
+      --second_style great_wave --output docs/controls.png
+"""
+
+import os
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model", None, "Model directory (default: the bundled model).")
+flags.DEFINE_string("photo", None, "A freely licensed photo.")
+flags.DEFINE_string("style", "starry_night", "The style.")
+flags.DEFINE_string("second_style", "great_wave", "The style of the right half in the mask example.")
+flags.DEFINE_integer("tile", 384, "Tile side in pixels.")
+flags.DEFINE_string("output", None, "PNG to write.")
+
+
+def main(argv):
+    del argv
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import numpy as np
+    from PIL import Image
+
+    from cin_style.contact_sheet import grid
+    from cin_style.images import save_image
+    from cin_style.stylizer import Stylizer
+
+    if not FLAGS.photo or not FLAGS.output:
+        raise app.UsageError("--photo and --output are required")
+    photo = Image.open(FLAGS.photo).convert("RGB")
+    scale = FLAGS.tile / max(photo.size)
+    photo = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.LANCZOS)
+    stylizer = Stylizer(FLAGS.model)
+    mask = np.zeros((photo.height, photo.width), np.float32)
+    mask[:, : photo.width // 2] = 1.0
+    columns = [
+        ("photo", photo),
+        (f"{FLAGS.style}", stylizer.stylize(photo, FLAGS.style)),
+        ("strength 0.5", stylizer.stylize(photo, FLAGS.style, strength=0.5)),
+        ("preserve_color", stylizer.stylize(photo, FLAGS.style, preserve_color=True)),
+        (f"mask: left / {FLAGS.second_style}", stylizer.stylize(
+            photo, None, regions=[(mask, FLAGS.style), (1 - mask, FLAGS.second_style)], feather_px=12)),
+        ("style_scale 2", stylizer.stylize(photo, FLAGS.style, style_scale=2.0)),
+    ]
+    sheet = grid([[image for _, image in columns]], [label for label, _ in columns], FLAGS.tile)
+    print(save_image(sheet, FLAGS.output, overwrite=True))
+
+
+if __name__ == "__main__":
+    app.run(main)
