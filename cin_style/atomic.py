@@ -25,6 +25,9 @@ def atomic_write(path, suffix: str = ""):
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".cin-style-", suffix=suffix, dir=folder)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; the result is an ordinary file
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle

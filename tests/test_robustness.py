@@ -148,6 +148,9 @@ def test_outputs_are_atomic_and_never_replace_inputs(tmp_path):
         save_image(image, source, overwrite=True, protect=(str(source),))
     target = tmp_path / "out.png"
     save_image(image, target)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(target).st_mode & 0o777 == 0o666 & ~umask  # an ordinary file, not mkstemp's 0600
     with pytest.raises(ImageError, match="already exists"):
         save_image(Image.new("RGB", (4, 4), "blue"), target)
     assert Image.open(target).getpixel((0, 0)) == (255, 0, 0)

@@ -2,8 +2,8 @@
 """Make a labelled contact sheet (rows = photos, columns = photo then each style) and a blend strip.
 
 Example:
-  python tools/contact_sheet.py --photos assets/examples --output docs/contact_sheet.png --tile 512 \
-      --blend starry_night,great_wave --blend_output docs/blend_strip.png
+  python tools/contact_sheet.py --photos assets/examples --output docs/contact_sheet.jpg --tile 512 \
+      --blend starry_night,great_wave --blend_output docs/blend_strip.jpg
 """
 
 import os
@@ -19,6 +19,7 @@ flags.DEFINE_list("styles", None, "Columns (names or indices; default: every sty
 flags.DEFINE_list("blend", None, "Two styles A,B: also write a blend strip from A to B.")
 flags.DEFINE_string("blend_output", None, "Blend strip PNG to write.")
 flags.DEFINE_integer("blend_steps", 5, "Blends in the strip, A to B inclusive.")
+flags.DEFINE_integer("quality", 80, "JPEG/WebP quality of the written pictures.")
 
 
 def main(argv):
@@ -37,12 +38,12 @@ def main(argv):
     stylizer = Stylizer(FLAGS.model)
     styles = [int(s) if s.isdigit() else s for s in FLAGS.styles] if FLAGS.styles else None
     sheet = contact_sheet(stylizer, photos, styles, tile_size=FLAGS.tile)
-    print(save_image(sheet, FLAGS.output, overwrite=True))
+    print(save_image(sheet, FLAGS.output, overwrite=True, quality=FLAGS.quality))
     if FLAGS.blend:
         if len(FLAGS.blend) != 2 or not FLAGS.blend_output:
             raise app.UsageError("--blend takes two styles A,B and needs --blend_output")
         strip = blend_strip(stylizer, photos[0], *FLAGS.blend, steps=FLAGS.blend_steps, tile_size=FLAGS.tile)
-        print(save_image(strip, FLAGS.blend_output, overwrite=True))
+        print(save_image(strip, FLAGS.blend_output, overwrite=True, quality=FLAGS.quality))
 
 
 if __name__ == "__main__":

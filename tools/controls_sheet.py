@@ -3,7 +3,7 @@
 
 Example:
   python tools/controls_sheet.py --photo assets/examples/coffee.png --style the_scream \
-      --second_style great_wave --output docs/controls.png
+      --second_style great_wave --output docs/controls.jpg
 """
 
 import os
