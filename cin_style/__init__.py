@@ -13,7 +13,8 @@ Quick start::
 Public API (attributes load TensorFlow on first use, so ``import cin_style`` is cheap):
 ``stylize``, ``Stylizer``, ``list_styles``, ``load_model``, ``save_model``,
 ``CinModel``, ``StyleInfo``, ``Architecture``, ``build_transform_network``,
-``ConditionalInstanceNorm``, ``ImageError``, ``StyleError``, ``ModelError``.
+``ConditionalInstanceNorm``, ``optimize`` (Gatys reference), ``ImageError``, ``StyleError``,
+``ModelError``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ _LAZY = {
     "Architecture": "cin_style.network",
     "build_transform_network": "cin_style.network",
     "ConditionalInstanceNorm": "cin_style.layers",
+    "optimize": "cin_style.gatys",
 }
 
 __all__ = [*_LAZY, "CinStyleError", "ImageError", "StyleError", "ModelError", "__version__"]

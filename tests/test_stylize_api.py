@@ -85,6 +85,7 @@ def test_list_styles(tiny_model_dir):
 
 
 def test_public_api_is_explicit():
-    assert {"stylize", "Stylizer", "list_styles", "load_model", "ImageError", "StyleError", "ModelError"} <= set(
-        cin_style.__all__)
+    assert {"stylize", "Stylizer", "list_styles", "load_model", "optimize", "ImageError", "StyleError",
+            "ModelError"} <= set(cin_style.__all__)
+    assert callable(cin_style.optimize)
     assert "Returns" in cin_style.stylize.__doc__
