@@ -9,7 +9,17 @@ import contextlib
 import os
 import tempfile
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "ordinary_mode"]
+
+
+def ordinary_mode(base: int) -> int:
+    """``base`` (0o666 for files, 0o777 for folders) under the process umask, as open()/mkdir() would give.
+
+    mkstemp and mkdtemp create 0600/0700 entries; outputs should be ordinary ones.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    return base & ~umask
 
 
 @contextlib.contextmanager
@@ -25,9 +35,7 @@ def atomic_write(path, suffix: str = ""):
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".cin-style-", suffix=suffix, dir=folder)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; the result is an ordinary file
+    os.fchmod(fd, ordinary_mode(0o666))
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle

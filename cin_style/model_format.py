@@ -24,6 +24,7 @@ from importlib import resources
 
 import numpy as np
 
+from cin_style.atomic import ordinary_mode
 from cin_style.errors import ModelError
 from cin_style.network import Architecture, build_transform_network
 
@@ -153,9 +154,7 @@ def save_model(model: CinModel, path, *, dtype: str = "float32", overwrite: bool
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", dir=parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes 0700; a model directory is an ordinary folder
+    os.chmod(staging, ordinary_mode(0o777))
     try:
         weights_path = os.path.join(staging, WEIGHTS_FILE)
         with open(weights_path, "wb") as handle:
