@@ -188,3 +188,14 @@ def test_mixed_bfloat16_training_with_samples(data, tmp_path):
     model = Trainer(_config(data, tmp_path / "bf16", num_steps=4, precision="mixed_bfloat16", sample_every=2)).run()
     assert model.network.weights[0].dtype == tf.float32  # variables stay float32; saved model loads as usual
     assert load_model(tmp_path / "bf16" / "model").training_config["precision"] == "mixed_bfloat16"
+
+
+def test_mixed_bfloat16_warns_on_a_processor_without_bfloat16(data, tmp_path, monkeypatch):
+    import cin_style.trainer as trainer_module
+    monkeypatch.setattr(trainer_module, "native_bfloat16_available", lambda: False)
+    lines = []
+    Trainer(_config(data, tmp_path / "bf16", num_steps=0, precision="mixed_bfloat16"), log=lines.append)
+    assert any("--precision float32" in line for line in lines)
+    lines.clear()
+    Trainer(_config(data, tmp_path / "fp32", num_steps=0), log=lines.append)
+    assert not any("bfloat16" in line for line in lines)

@@ -45,8 +45,9 @@ def _configure_threads():
 
 def _machine():
     from cin_style.benchmarking import matmul_peak_gflops
-
-    return {"fp32_matmul_gflops": matmul_peak_gflops(), "cpu_count": os.cpu_count(), "threads": FLAGS.threads}
+    from cin_style.hardware import native_bfloat16_available
+    return {"fp32_matmul_gflops": matmul_peak_gflops(), "cpu_count": os.cpu_count(), "threads": FLAGS.threads,
+            "native_bfloat16": native_bfloat16_available()}
 
 
 def _synthetic_training_data(root):
