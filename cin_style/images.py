@@ -174,6 +174,7 @@ def load_image(image, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
 def to_pil(rgb: np.ndarray, alpha: np.ndarray | None = None) -> Image.Image:
     """[H, W, 3] float in [0, 1] (and optional [H, W] alpha) -> 8-bit PIL RGB or RGBA."""
     rgb = np.asarray(rgb)
+    alpha = None if alpha is None else np.asarray(alpha)
     channels = 3 if alpha is None else 4
     pixels = np.empty((*rgb.shape[:2], channels), np.uint8)
     # Row bands of about a megapixel: the float temporaries of a 24 MP image would
@@ -183,7 +184,7 @@ def to_pil(rgb: np.ndarray, alpha: np.ndarray | None = None) -> Image.Image:
         rows = slice(top, top + band)
         pixels[rows, :, :3] = _to_uint8(rgb[rows])
         if alpha is not None:
-            pixels[rows, :, 3] = _to_uint8(np.asarray(alpha)[rows])
+            pixels[rows, :, 3] = _to_uint8(alpha[rows])
     return Image.fromarray(pixels, "RGB" if alpha is None else "RGBA")
 
 
