@@ -105,6 +105,7 @@ def _tile_progress(done: int, total: int) -> None:
 
 
 def _command_stylize(args) -> int:
+    from cin_style.controls import resolve_style_scale
     from cin_style.images import load_image, save_image
     from cin_style.stylizer import Stylizer
 
@@ -134,10 +135,11 @@ def _command_stylize(args) -> int:
         regions = [(mask, weights), (1.0 - mask, args.style_outside)]
         label = _style_label(f"{args.style}+{args.style_outside}")
     options = {"preserve_color": args.preserve_color, "strength": args.strength}
-    if args.style_scale != 1.0:
-        if args.backend == "tflite":
-            raise _UsageError("--style-scale is available with the tf backend")
-        options["style_scale"] = args.style_scale
+    try:
+        resolve_style_scale(args.style_scale, 1, 1)  # a bad value is a usage error, before any work
+    except StyleError as exc:
+        raise _UsageError(f"--style-scale: {exc}") from None
+    options["style_scale"] = args.style_scale
     if regions is not None:
         options.update(regions=regions, feather_px=args.feather)
     if not 0.0 <= args.strength <= 1.0:
@@ -237,8 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("--format", choices=["jpg", "png", "webp"], help="output format with --out-dir "
                          "(default: the input's)")
     stylize.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style (default 1)")
-    stylize.add_argument("--style-scale", type=float, default=1.0,
-                         help="stroke size relative to the image: 2 = strokes twice as large (default 1)")
+    stylize.add_argument("--style-scale", default="auto",
+                         help="stroke size relative to the image: 2 = strokes twice as large; 'auto' (default) "
+                              "stylizes images above 1 MP at 1 MP so strokes keep their size relative to the "
+                              "picture; 1 = full resolution, finest texture")
     stylize.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
     stylize.add_argument("--mask", help="mask image the size of the input: --style applies where it is white, "
                                         "--style-outside where it is black, blended at grey/soft edges")

@@ -1,17 +1,27 @@
-"""Image controls applied around the network: colour preservation, strength, region masks.
+"""Image controls applied around the network: colour preservation, strength, region masks, style scale.
 
-Pure numpy functions on [H, W, 3] float32 images in [0, 1].
+Numpy (and PIL, for resizing) functions on [H, W, 3] float32 images in [0, 1].
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.ndimage
+from PIL import Image
 
 from cin_style.errors import StyleError
 from cin_style.images import load_image
 
-__all__ = ["preserve_color", "apply_strength", "region_weights"]
+__all__ = ["preserve_color", "apply_strength", "region_weights", "resolve_style_scale", "stylize_at_scale",
+           "AUTO_STYLE_SCALE_PIXELS"]
+
+# ``style_scale="auto"`` stylizes images larger than this at this many pixels (and resizes back), so a
+# 24 MP photo gets the strokes of the same painting at 1 MP instead of a fine dust of texture
+# (chosen by looking at a 4800x3200 photo at scales 1, 2 and 4 next to its 600x400 and 1200x800 copies).
+AUTO_STYLE_SCALE_PIXELS = 1024 * 1024
+STYLE_SCALE_RANGE = (0.25, 8.0)
 
 # ITU-R BT.601 luma and the matching chroma axes (the YCbCr that JPEG uses).
 _RGB_TO_YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]],
@@ -89,3 +99,48 @@ def region_weights(regions, style_weights_of, height: int, width: int, feather_p
         raise StyleError("some pixels are covered by no mask; add a background region (for example the "
                          "inverse mask with another style)")
     return total.astype(np.float32)
+
+
+def resolve_style_scale(style_scale, height: int, width: int) -> float:
+    """The factor by which the network works below the image's size.
+
+    ``"auto"`` is 1 up to :data:`AUTO_STYLE_SCALE_PIXELS` and grows with the
+    image's side beyond it; a number must lie in ``STYLE_SCALE_RANGE``.
+    """
+    if isinstance(style_scale, str):
+        if style_scale.strip().lower() == "auto":
+            return max(1.0, math.sqrt(height * width / AUTO_STYLE_SCALE_PIXELS))
+        try:
+            style_scale = float(style_scale)
+        except ValueError:
+            raise StyleError(f"style_scale must be 'auto' or a number in [{STYLE_SCALE_RANGE[0]}, "
+                             f"{STYLE_SCALE_RANGE[1]}], got {style_scale!r}") from None
+    low, high = STYLE_SCALE_RANGE
+    if isinstance(style_scale, bool) or not isinstance(style_scale, (int, float)) or not low <= style_scale <= high:
+        raise StyleError(f"style_scale must be 'auto' or a number in [{low}, {high}], got {style_scale!r}")
+    return float(style_scale)
+
+
+def _resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Lanczos resize of an [H, W, C] float image, channel by channel (antialiased when shrinking)."""
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(array[..., c]), mode="F")
+                           .resize((width, height), Image.Resampling.LANCZOS)) for c in range(array.shape[-1])]
+    return np.stack(channels, axis=-1)
+
+
+def stylize_at_scale(stylize_array, rgb: np.ndarray, weights: np.ndarray, scale: float,
+                     min_side: int = 16) -> np.ndarray:
+    """Strokes ``scale`` times larger: runs ``stylize_array`` at 1/scale of the size and resizes back.
+
+    Args:
+      stylize_array: ``(rgb, weights) -> rgb``, a backend's whole-array stylization.
+      weights: [N], or per-pixel [H, W, N] (resized with the image).
+    """
+    height, width = rgb.shape[:2]
+    size = (max(min_side, round(height / scale)), max(min_side, round(width / scale)))
+    if scale == 1.0 or size == (height, width):
+        return stylize_array(rgb, weights)
+    small = np.clip(_resize(rgb, *size), 0.0, 1.0)
+    if weights.ndim == 3:
+        weights = np.maximum(_resize(weights, *size), 0.0)
+    return np.clip(_resize(stylize_array(small, weights), height, width), 0.0, 1.0)

@@ -115,18 +115,6 @@ class Stylizer:
             output = self._spatial()(images, tf.convert_to_tensor(weights[None], tf.float32))
         return output.numpy()[0, :height, :width]
 
-    def _stylize_scaled(self, rgb: np.ndarray, weights: np.ndarray, style_scale: float) -> np.ndarray:
-        """Strokes ``style_scale`` times larger: stylize at 1/style_scale of the size, resize back."""
-        if not 0.25 <= float(style_scale) <= 8.0:
-            raise StyleError(f"style_scale must be in [0.25, 8], got {style_scale}")
-        height, width = rgb.shape[:2]
-        size = (max(MIN_SIDE, round(height / style_scale)), max(MIN_SIDE, round(width / style_scale)))
-        small = tf.image.resize(rgb, size, method="area" if style_scale > 1 else "bicubic", antialias=True).numpy()
-        if weights.ndim == 3:
-            weights = tf.image.resize(weights, size, method="area").numpy()
-        output = self.stylize_array(np.clip(small, 0, 1), weights)
-        return np.clip(tf.image.resize(output, (height, width), method="lanczos3").numpy(), 0.0, 1.0)
-
     def _tiled_function(self, norm_stats: str, spatial: bool):
         """tf.functions of the network variants that expose or take instance-norm statistics."""
         key = (norm_stats, spatial)
@@ -196,7 +184,7 @@ class Stylizer:
         return self._run_spatial
 
     def stylize(self, image, style, *, preserve_color: bool = False, strength: float = 1.0,
-                regions=None, feather_px: float = 8.0, style_scale: float = 1.0):
+                regions=None, feather_px: float = 8.0, style_scale: float | str = "auto"):
         """Stylizes one image; see :func:`cin_style.stylize` for the arguments.
 
         Returns:
@@ -208,10 +196,8 @@ class Stylizer:
             weights = controls.region_weights(regions, self.style_weights, height, width, feather_px)
         else:
             weights = self.style_weights(style)
-        if style_scale != 1.0:
-            output = self._stylize_scaled(loaded.rgb, weights, style_scale)
-        else:
-            output = self.stylize_array(loaded.rgb, weights)
+        scale = controls.resolve_style_scale(style_scale, height, width)
+        output = controls.stylize_at_scale(self.stylize_array, loaded.rgb, weights, scale, MIN_SIDE)
         if preserve_color:
             output = controls.preserve_color(output, loaded.rgb)
         output = controls.apply_strength(output, loaded.rgb, strength)
@@ -241,7 +227,7 @@ def _stylizer_for(model) -> Stylizer:
 
 
 def stylize(image, style=None, *, model=None, preserve_color: bool = False, strength: float = 1.0, regions=None,
-            feather_px: float = 8.0, style_scale: float = 1.0, backend: str = "tf", tflite_model=None,
+            feather_px: float = 8.0, style_scale: float | str = "auto", backend: str = "tf", tflite_model=None,
             num_threads: int | None = None):
     """Stylizes an image with a multi-style model.
 
@@ -268,9 +254,13 @@ def stylize(image, style=None, *, model=None, preserve_color: bool = False, stre
         network's per-pixel style weights, so styles blend smoothly at edges.
       feather_px: Gaussian softening of the region masks, in pixels.
       style_scale: size of the style's strokes relative to the image. The network
-        paints strokes of a fixed size in pixels, so on a 24 MP photo they look
-        tiny; ``style_scale=4`` stylizes at a quarter of the size and resizes back
-        (Lanczos), giving the look of the same painting on a 1.5 MP photo.
+        paints strokes of a fixed size in pixels, so on a 24 MP photo they would
+        be a fine dust. A number s in [0.25, 8] stylizes at 1/s of the size and
+        resizes back (Lanczos): ``style_scale=4`` gives a 24 MP photo the look of
+        the same painting at 1.5 MP. ``"auto"`` (default) is 1 for images up to
+        1 MP (1024 x 1024 pixels) and stylizes larger images at 1 MP, so every
+        size looks like the same painting; use 1 for the finest texture at full
+        resolution (large images are then tiled).
       backend: ``"tf"`` (TensorFlow, the default) or ``"tflite"`` (LiteRT with the
         XNNPACK delegate; needs ``tflite_model`` and the ``[mobile]`` extra).
       tflite_model: path of a .tflite file made by ``cin-style export``.
@@ -297,7 +287,7 @@ def stylize(image, style=None, *, model=None, preserve_color: bool = False, stre
         if regions is not None:
             raise StyleError("regions need per-pixel style weights, which the tflite backend does not take")
         return _tflite_stylizer(os.path.abspath(os.fspath(tflite_model)), num_threads).stylize(
-            image, style, preserve_color=preserve_color, strength=strength)
+            image, style, preserve_color=preserve_color, strength=strength, style_scale=style_scale)
     if backend != "tf":
         raise ValueError(f"backend must be 'tf' or 'tflite', got {backend!r}")
     return _stylizer_for(model).stylize(image, style, preserve_color=preserve_color, strength=strength,

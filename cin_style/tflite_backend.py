@@ -119,10 +119,12 @@ class TFLiteStylizer:
         scale, zero_point = detail["quantization"]
         return dequantize(values, scale, zero_point)
 
-    def stylize(self, image, style, *, preserve_color: bool = False, strength: float = 1.0):
+    def stylize(self, image, style, *, preserve_color: bool = False, strength: float = 1.0,
+                style_scale: float | str = "auto"):
         """Like :func:`cin_style.stylize`; returns a PIL image of the input's size."""
         loaded = load_image(image, self.max_pixels)
-        output = self.stylize_array(loaded.rgb, self.style_weights(style))
+        scale = controls.resolve_style_scale(style_scale, *loaded.rgb.shape[:2])
+        output = controls.stylize_at_scale(self.stylize_array, loaded.rgb, self.style_weights(style), scale, MIN_SIDE)
         if preserve_color:
             output = controls.preserve_color(output, loaded.rgb)
         return to_pil(controls.apply_strength(output, loaded.rgb, strength), loaded.alpha)

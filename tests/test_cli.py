@@ -69,6 +69,7 @@ def test_folder_with_a_broken_file_exits_1_and_does_the_rest(tiny_model_dir, tmp
     (["--style", "7", "-o", "x.png"], "out of range"),
     (["--style", "alpha_style=-1", "-o", "x.png"], ">= 0"),
     (["--style", "0"], "say where to write"),
+    (["--style", "0", "--style-scale", "big", "-o", "x.png"], "--style-scale: style_scale must be 'auto' or a number"),
 ])
 def test_usage_errors_exit_2(tiny_model_dir, photo_path, tmp_path, args, message):
     result = run_cli("stylize", photo_path, *args, "--model", tiny_model_dir, cwd=tmp_path)

@@ -113,3 +113,22 @@ def test_style_scale_keeps_the_size_and_enlarges_strokes(tiny_model_dir, photo):
     assert detail(scaled) < detail(plain)
     with pytest.raises(StyleError, match="style_scale"):
         cin_style.stylize(photo, 1, model=tiny_model_dir, style_scale=100)
+    with pytest.raises(StyleError, match="'auto' or a number"):
+        cin_style.stylize(photo, 1, model=tiny_model_dir, style_scale="huge")
+
+
+def test_auto_style_scale_leaves_small_images_alone_and_shrinks_large_ones(tiny_model_dir, photo, monkeypatch):
+    from cin_style import controls
+
+    assert controls.resolve_style_scale("auto", 1000, 1000) == 1.0
+    assert controls.resolve_style_scale("auto", 4096, 2048) == pytest.approx(2 * 2 ** 0.5)
+    assert controls.resolve_style_scale("1.5", 10, 10) == 1.5
+    default = np.asarray(cin_style.stylize(photo, 1, model=tiny_model_dir))
+    full = np.asarray(cin_style.stylize(photo, 1, model=tiny_model_dir, style_scale=1))
+    np.testing.assert_array_equal(default, full)  # 40x32 is far below 1 MP
+    # pretend 1 MP is 20x16 pixels: the 40x32 photo is then "large" and stylized at half its side
+    monkeypatch.setattr(controls, "AUTO_STYLE_SCALE_PIXELS", 20 * 16)
+    auto = np.asarray(cin_style.stylize(photo, 1, model=tiny_model_dir), float)
+    halved = np.asarray(cin_style.stylize(photo, 1, model=tiny_model_dir, style_scale=2), float)
+    np.testing.assert_array_equal(auto, halved)
+    assert np.abs(auto - np.asarray(full, float)).mean() > 1

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """A picture of the image controls on one photo: strength, colour preservation, a region mask, style scale.
 
+With ``--scale_output``, also a strip of the same photo enlarged to ``--large_side`` pixels (a stand-in
+for a large camera photo) at ``style_scale=1`` and at the default ``"auto"``, next to the photo stylized
+at sheet size, all shown at the same size: with ``"auto"`` the large image looks like the same painting.
+
 Example:
   python tools/controls_sheet.py --photo assets/examples/coffee.png --style the_scream \
-      --second_style great_wave --output docs/controls.jpg
+      --second_style great_wave --output docs/controls.jpg --scale_output docs/style_scale.jpg
 """
 
 import os
@@ -16,7 +20,9 @@ flags.DEFINE_string("photo", None, "A freely licensed photo.")
 flags.DEFINE_string("style", "starry_night", "The style.")
 flags.DEFINE_string("second_style", "great_wave", "The style of the right half in the mask example.")
 flags.DEFINE_integer("tile", 384, "Tile side in pixels.")
-flags.DEFINE_string("output", None, "PNG to write.")
+flags.DEFINE_string("output", None, "Image to write.")
+flags.DEFINE_string("scale_output", None, "Also write the style-scale strip here.")
+flags.DEFINE_integer("large_side", 4800, "Long side of the enlarged photo in the style-scale strip.")
 
 
 def main(argv):
@@ -48,6 +54,27 @@ def main(argv):
     ]
     sheet = grid([[image for _, image in columns]], [label for label, _ in columns], FLAGS.tile)
     print(save_image(sheet, FLAGS.output, overwrite=True))
+    if FLAGS.scale_output:
+        print(save_image(_scale_strip(stylizer, Image.open(FLAGS.photo).convert("RGB")), FLAGS.scale_output,
+                         overwrite=True))
+
+
+def _scale_strip(stylizer, photo):
+    from PIL import Image
+
+    from cin_style.contact_sheet import grid
+
+    factor = FLAGS.large_side / max(photo.size)
+    large = photo.resize((round(photo.width * factor), round(photo.height * factor)), Image.LANCZOS)
+    megapixels = large.width * large.height / 1e6
+    small = photo.resize((round(photo.width * FLAGS.tile / max(photo.size)),
+                          round(photo.height * FLAGS.tile / max(photo.size))), Image.LANCZOS)
+    columns = [
+        (f"{small.width}x{small.height}", stylizer.stylize(small, FLAGS.style)),
+        (f"{megapixels:.0f} MP, style_scale=1", stylizer.stylize(large, FLAGS.style, style_scale=1)),
+        (f"{megapixels:.0f} MP, style_scale='auto'", stylizer.stylize(large, FLAGS.style)),
+    ]
+    return grid([[image for _, image in columns]], [label for label, _ in columns], FLAGS.tile)
 
 
 if __name__ == "__main__":
