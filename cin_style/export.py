@@ -19,13 +19,16 @@ import os
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from cin_style.atomic import atomic_write
 from cin_style.errors import ModelError
 from cin_style.model_format import CinModel
+from cin_style.layers import InstanceMoments
 from cin_style.network import build_transform_network
 
-__all__ = ["MODES", "export_tflite", "representative_images", "SIGNATURE_KEY"]
+__all__ = ["MODES", "export_tflite", "export_network", "equalize_channel_scales", "representative_images",
+           "SIGNATURE_KEY"]
 
 MODES = ("float32", "float16", "dynamic", "int8")
 SIGNATURE_KEY = "serving_default"
@@ -45,11 +48,59 @@ class _ServingModule(tf.Module):
         return {"stylized": self.network([image, style_weights], training=False)}
 
 
-def export_network(model: CinModel):
-    """The network used for export (same weights as ``model.network``)."""
+def export_network(model: CinModel, equalize_with=None):
+    """The network used for export: ``model.network``'s function in TFLite-friendly ops.
+
+    Args:
+      equalize_with: optional calibration samples (a callable as returned by
+        :func:`representative_images`); if given, conv output channels are
+        rescaled by :func:`equalize_channel_scales` (for int8).
+    """
     network = build_transform_network(model.architecture, for_export=True)
     network.set_weights(model.network.get_weights())
+    if equalize_with is not None:
+        equalize_channel_scales(model, network, equalize_with)
     return network
+
+
+def equalize_channel_scales(model: CinModel, network, samples) -> list[np.ndarray]:
+    """Rescales every conv's output channels to a typical standard deviation of 1.
+
+    Each convolution feeds an instance norm, which divides every channel by its
+    own standard deviation, so multiplying a conv's output channel by k > 0
+    leaves the network's function unchanged (up to the variance floor epsilon,
+    1e-5 against variances near 1). In full-int8 TFLite every tensor has one
+    scale for all channels; where channel deviations differ (the trained model
+    spans 4-12x within a layer, 16-150x in the squares the variance is made of)
+    the quiet channels are rounded away and their variance to zero. Equal
+    channel scales fix that: median int8 PSNR to the float model rose from 24.2
+    to 28.0 dB on the bundled model (256 px, 3 photos x 5 styles).
+
+    Args:
+      model: gives the architecture.
+      network: the export network of ``model`` (modified in place).
+      samples: calibration samples, as for int8 conversion.
+
+    Returns:
+      The per-layer divisors, in network order.
+    """
+    probe = build_transform_network(model.architecture, norm_stats="expose")
+    probe.set_weights(network.get_weights())  # every variant has the same weights in the same order
+    deviations = []
+    for sample in samples():
+        variances = probe([sample["image"], sample["style_weights"]], training=False)[2::2]
+        deviations.append([np.sqrt(v.numpy().reshape(-1)) for v in variances])
+    if not deviations:
+        raise ValueError("channel equalization needs at least one calibration sample")
+    convs = [layer for layer in network.layers if isinstance(layer, tf_keras.layers.Conv2D)]
+    norms = [layer.name.removesuffix("_moments") for layer in probe.layers if isinstance(layer, InstanceMoments)]
+    if [conv.name.removesuffix("_conv") for conv in convs] != norms:
+        raise AssertionError("convolutions and instance norms are not paired in the same order")
+    divisors = [np.median(np.stack([d[i] for d in deviations]), axis=0) for i in range(len(deviations[0]))]
+    for conv, divisor in zip(convs, divisors):
+        kernel, = conv.get_weights()
+        conv.set_weights([kernel / np.maximum(divisor, 1e-6).astype(kernel.dtype)])
+    return divisors
 
 
 def representative_images(photos, num_styles: int, size: int = 256, per_photo_styles: int | None = None, seed=0):
@@ -113,7 +164,8 @@ def _io_spec(content: bytes) -> dict:
 
 
 def export_tflite(model: CinModel, path, mode: str = "float32", *, representative=None,
-                  uint8_io: bool = False, qat_steps: int = 0, qat_crops=None, log=None) -> dict:
+                  uint8_io: bool = False, qat_steps: int = 0, qat_crops=None, equalize: bool = True,
+                  log=None) -> dict:
     """Writes ``model`` as a TFLite flatbuffer at ``path`` and its metadata at ``path`` + ``.json``.
 
     Args:
@@ -126,6 +178,8 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
       qat_steps: int8 only; fine-tune this many steps with quantization-aware
         training (:mod:`cin_style.qat`) on ``qat_crops`` ([M, S, S, 3] photos) before
         converting; 0 means post-training quantization only.
+      equalize: int8 only; rescale conv output channels to equal typical ranges
+        first (:func:`equalize_channel_scales`; the same float function, better int8).
 
     Returns:
       The metadata dict (also written as JSON).
@@ -135,19 +189,25 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
     if uint8_io and mode != "int8":
         raise ValueError("uint8_io applies to int8 export only")
     network = None
+    equalize = bool(equalize and mode == "int8")
+    if equalize and representative is None:
+        raise ValueError("int8 export needs representative (calibration) samples")
     if qat_steps:
         if mode != "int8" or qat_crops is None:
             raise ValueError("quantization-aware training applies to int8 export and needs qat_crops")
         from cin_style.qat import finetune_quantization_aware
 
-        network = finetune_quantization_aware(model, qat_crops, steps=qat_steps, log=log)
+        network = finetune_quantization_aware(model, qat_crops, steps=qat_steps, log=log,
+                                              equalize_with=representative if equalize else None)
+    elif equalize:
+        network = export_network(model, equalize_with=representative)
     try:
         content = _converter(model, mode, representative, uint8_io, network).convert()
     except Exception as exc:  # the converter's own errors are long MLIR dumps
         raise ModelError(f"TFLite conversion failed for mode {mode}: {str(exc).splitlines()[0][:500]}") from exc
     metadata = {
         "format": METADATA_FORMAT, "format_version": 1, "mode": mode,
-        "quantization_aware_steps": int(qat_steps),
+        "quantization_aware_steps": int(qat_steps), "channel_equalization": equalize,
         "signature": SIGNATURE_KEY,
         "architecture": dataclasses.asdict(model.architecture),
         "styles": [{"index": i, **dataclasses.asdict(s)} for i, s in enumerate(model.styles)],

@@ -21,6 +21,8 @@ flags.DEFINE_integer("calibration_images", 16, "int8: at most this many calibrat
 flags.DEFINE_integer("calibration_size", 256, "int8: calibration crops are size x size.")
 flags.DEFINE_integer("qat_steps", 0, "int8: quantization-aware fine-tune steps before conversion (0: "
                      "post-training quantization only).")
+flags.DEFINE_bool("equalize", True, "int8: rescale conv output channels to equal typical ranges before "
+                  "quantizing (the same float function; better int8 fidelity). --noequalize to compare.")
 flags.DEFINE_bool("uint8_io", False, "int8: image input and output as uint8 0..255 instead of float 0..1.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output file.")
 
@@ -68,6 +70,7 @@ def main(argv):
                 crops = np.stack([center_crop(load_image(p).rgb, FLAGS.calibration_size) for p in photos])
         metadata = export_tflite(model, FLAGS.output, FLAGS.mode, representative=representative,
                                  uint8_io=FLAGS.uint8_io, qat_steps=FLAGS.qat_steps, qat_crops=crops,
+                                 equalize=FLAGS.equalize,
                                  log=lambda line: print(line, file=sys.stderr, flush=True))
     except (CinStyleError, ValueError) as exc:
         print(f"export: error: {exc}", file=sys.stderr)

@@ -68,9 +68,12 @@ _MOVING_LAYERS = (cin_layers.ReflectionPad, cin_layers.PadToMultiple, cin_layers
                   cin_layers.DepthToSpaceUpsample)
 
 
-def quantization_aware_network(model) -> keras.Model:
-    """The model's export network wrapped with fake-quantizers (same function before training)."""
-    network = export_network(model)
+def quantization_aware_network(model, equalize_with=None) -> keras.Model:
+    """The model's export network wrapped with fake-quantizers (same function before training).
+
+    ``equalize_with``: calibration samples for :func:`cin_style.export.equalize_channel_scales`.
+    """
+    network = export_network(model, equalize_with=equalize_with)
 
     def annotate(layer):
         if isinstance(layer, cin_layers.ConditionalInstanceNorm):
@@ -87,18 +90,19 @@ def quantization_aware_network(model) -> keras.Model:
 
 
 def finetune_quantization_aware(model, crops: np.ndarray, steps: int = 200, learning_rate: float = 1e-4,
-                                seed: int = 0, log=None) -> keras.Model:
+                                seed: int = 0, log=None, equalize_with=None) -> keras.Model:
     """Fine-tunes the quantization-aware network to match the float model's outputs.
 
     Args:
       model: the float :class:`~cin_style.CinModel` (the teacher).
       crops: [M, S, S, 3] float32 photos in [0, 1].
       steps: Adam steps, one photo and one random style (or blend) each.
+      equalize_with: calibration samples; start from channel-equalized weights.
 
     Returns:
       The fine-tuned quantization-aware tf_keras network (convert it with the TFLite converter).
     """
-    qat = quantization_aware_network(model)
+    qat = quantization_aware_network(model, equalize_with)
     n = model.num_styles
     rng = np.random.default_rng(seed)
     optimizer = keras.optimizers.Adam(learning_rate)

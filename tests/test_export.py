@@ -45,6 +45,29 @@ def test_export_network_matches_the_training_network(tiny_model):
                                tiny_model.network([image, weights]).numpy(), atol=1e-6)
 
 
+def test_channel_equalization_keeps_the_function_and_evens_out_channel_ranges(tiny_model, calibration):
+    from cin_style.export import equalize_channel_scales
+    from cin_style.network import build_transform_network
+
+    samples = representative_images(calibration, tiny_model.num_styles, 32)
+    # make one channel of the first conv 50x louder: the instance norm must not care
+    loud = tiny_model.network.get_layer("in_conv").get_weights()[0].copy()
+    loud[..., 0] *= 50.0
+    network = export_network(tiny_model)
+    network.get_layer("in_conv").set_weights([loud])
+    divisors = equalize_channel_scales(tiny_model, network, samples)
+    assert len(divisors) == sum(1 for layer in network.layers if layer.name.endswith("_conv"))
+    image = np.random.default_rng(2).random((1, 24, 28, 3), np.float32)
+    weights = np.array([[0.0, 0.3, 0.7]], np.float32)
+    np.testing.assert_allclose(network([image, weights]).numpy(), tiny_model.network([image, weights]).numpy(),
+                               atol=1e-4)
+    probe = build_transform_network(tiny_model.architecture, norm_stats="expose")
+    probe.set_weights(network.get_weights())
+    sample = next(samples())
+    deviations = np.sqrt(probe([sample["image"], sample["style_weights"]])[2].numpy().ravel())
+    assert deviations.max() / deviations.min() < 3  # channel 0 is no longer 50x the others
+
+
 @pytest.mark.parametrize("height,width", [(32, 32), (17, 23), (40, 19)])
 def test_float32_matches_keras_for_any_size(tiny_model, exported, height, width):
     stylizer = TFLiteStylizer(exported["float32"])
@@ -89,6 +112,7 @@ def test_metadata_matches_the_tensors(tiny_model, exported):
     for mode, path in exported.items():
         meta = json.load(open(path + ".json"))
         assert meta["mode"] == mode and [s["name"] for s in meta["styles"]] == tiny_model.style_names
+        assert meta["channel_equalization"] == (mode == "int8")
         runner = Interpreter(model_path=path).get_signature_runner(meta["signature"])
         for kind, details in (("inputs", runner.get_input_details()), ("outputs", runner.get_output_details())):
             assert set(meta["io"][kind]) == set(details)
@@ -121,6 +145,11 @@ def test_stylize_with_the_tflite_backend(tiny_model_dir, exported, photo_path):
                                             tflite_model=exported["float32"]), float)
     assert lite_out.shape == tf_out.shape
     assert np.abs(lite_out - tf_out).max() <= 1.0  # 8-bit rounding only
+    lite_scaled = np.asarray(cin_style.stylize(photo_path, "gamma_style", backend="tflite", style_scale=2,
+                                               tflite_model=exported["float32"]), float)
+    tf_scaled = np.asarray(cin_style.stylize(photo_path, "gamma_style", model=tiny_model_dir, style_scale=2), float)
+    assert lite_scaled.shape == tf_out.shape
+    assert np.abs(lite_scaled - tf_scaled).max() <= 1.0
     with pytest.raises(cin_style.ModelError, match="needs tflite_model"):
         cin_style.stylize(photo_path, 0, backend="tflite")
 
