@@ -3,7 +3,7 @@
 
 With ``--scale_output``, also a strip of the same photo enlarged to ``--large_side`` pixels (a stand-in
 for a large camera photo) at ``style_scale=1`` and at the default ``"auto"``, next to the photo stylized
-at sheet size, all shown at the same size: with ``"auto"`` the large image looks like the same painting.
+at 1 MP, all shown at the same size: with ``"auto"`` the large image looks like the same painting.
 
 Example:
   python tools/controls_sheet.py --photo assets/examples/coffee.png --style the_scream \
@@ -63,14 +63,15 @@ def _scale_strip(stylizer, photo):
     from PIL import Image
 
     from cin_style.contact_sheet import grid
+    from cin_style.controls import AUTO_STYLE_SCALE_PIXELS
 
     factor = FLAGS.large_side / max(photo.size)
     large = photo.resize((round(photo.width * factor), round(photo.height * factor)), Image.LANCZOS)
     megapixels = large.width * large.height / 1e6
-    small = photo.resize((round(photo.width * FLAGS.tile / max(photo.size)),
-                          round(photo.height * FLAGS.tile / max(photo.size))), Image.LANCZOS)
+    factor = (AUTO_STYLE_SCALE_PIXELS / (photo.width * photo.height)) ** 0.5
+    one_mp = photo.resize((round(photo.width * factor), round(photo.height * factor)), Image.LANCZOS)
     columns = [
-        (f"{small.width}x{small.height}", stylizer.stylize(small, FLAGS.style)),
+        (f"1 MP ({one_mp.width}x{one_mp.height})", stylizer.stylize(one_mp, FLAGS.style)),
         (f"{megapixels:.0f} MP, style_scale=1", stylizer.stylize(large, FLAGS.style, style_scale=1)),
         (f"{megapixels:.0f} MP, style_scale='auto'", stylizer.stylize(large, FLAGS.style)),
     ]
