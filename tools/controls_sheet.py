@@ -7,7 +7,8 @@ at 1 MP, all shown at the same size: with ``"auto"`` the large image looks like 
 
 Example:
   python tools/controls_sheet.py --photo assets/examples/coffee.png --style the_scream \
-      --second_style great_wave --output docs/controls.jpg --scale_output docs/style_scale.jpg
+      --second_style great_wave --output docs/controls.jpg --scale_output docs/style_scale.jpg \
+      --strength_output docs/strength_strip.jpg
 """
 
 import os
@@ -22,6 +23,7 @@ flags.DEFINE_string("second_style", "great_wave", "The style of the right half i
 flags.DEFINE_integer("tile", 384, "Tile side in pixels.")
 flags.DEFINE_string("output", None, "Image to write.")
 flags.DEFINE_string("scale_output", None, "Also write the style-scale strip here.")
+flags.DEFINE_string("strength_output", None, "Also write a strip of strengths 0, 0.25, 0.5, 0.75, 1 here.")
 flags.DEFINE_integer("large_side", 4800, "Long side of the enlarged photo in the style-scale strip.")
 
 
@@ -54,6 +56,11 @@ def main(argv):
     ]
     sheet = grid([[image for _, image in columns]], [label for label, _ in columns], FLAGS.tile)
     print(save_image(sheet, FLAGS.output, overwrite=True))
+    if FLAGS.strength_output:
+        strengths = [0.0, 0.25, 0.5, 0.75, 1.0]
+        strip = grid([[stylizer.stylize(photo, FLAGS.style, strength=v) for v in strengths]],
+                     [f"strength {v:g}" for v in strengths], FLAGS.tile)
+        print(save_image(strip, FLAGS.strength_output, overwrite=True))
     if FLAGS.scale_output:
         print(save_image(_scale_strip(stylizer, Image.open(FLAGS.photo).convert("RGB")), FLAGS.scale_output,
                          overwrite=True))
