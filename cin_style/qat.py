@@ -18,20 +18,11 @@ import tf_keras as keras
 
 from cin_style import layers as cin_layers
 from cin_style.export import export_network
+from cin_style.optional_deps import import_tfmot
 
 __all__ = ["CINQuantizeConfig", "NoQuantizeConfig", "quantization_aware_network", "finetune_quantization_aware"]
 
-
-def _tfmot():
-    try:
-        import tensorflow_model_optimization as tfmot
-    except ImportError as exc:  # pragma: no cover - part of the [mobile] extra
-        raise ImportError("quantization-aware training needs tensorflow-model-optimization: "
-                          "pip install 'cin-style[mobile]'") from exc
-    return tfmot.quantization.keras
-
-
-_qk = _tfmot()
+_qk = import_tfmot("quantization-aware training").quantization.keras
 
 
 class NoQuantizeConfig(_qk.QuantizeConfig):

@@ -120,3 +120,21 @@ def test_absl_tools_document_every_flag(command, flag):
 def test_train_without_required_flags_is_a_usage_error():
     result = run_cli("train", "--num_steps", "1")
     assert result.returncode == 2 and "--content_dir is required" in result.stdout + result.stderr
+
+
+def test_slim_writes_a_magnitude_pruned_model(tiny_model_dir, photo_path, tmp_path):
+    from cin_style.model_format import load_model
+    from cin_style.sparsity import kernel_sparsity
+
+    photos = os.path.dirname(photo_path)
+    missing = run_cli("slim", "--model", tiny_model_dir, "--alpha", "0.0625", "--num_steps", "0",
+                      "--magnitude_sparsity", "0.5", "--output_dir", tmp_path / "no_photos")
+    assert missing.returncode == 2 and "--content_dir is required" in missing.stdout + missing.stderr
+    result = run_cli("slim", "--model", tiny_model_dir, "--alpha", "0.0625", "--num_steps", "0",
+                     "--magnitude_sparsity", "0.5", "--magnitude_steps", "4", "--image_size", "32",
+                     "--content_dir", photos, "--output_dir", tmp_path / "run")
+    assert result.returncode == 0, result.stderr
+    sparse = load_model(tmp_path / "run" / "model_sparse")
+    assert sparse.architecture.alpha == 0.0625
+    assert abs(kernel_sparsity(sparse) - 0.5) < 0.02
+    assert kernel_sparsity(load_model(tmp_path / "run" / "pruned")) == 0.0

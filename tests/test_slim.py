@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 from PIL import Image
 
 from cin_style.losses import LossConfig
 from cin_style.model_format import StyleInfo, save_model
 from cin_style.slim import describe, prune_model
+from cin_style.sparsity import kernel_sparsity, magnitude_prune
 from cin_style.trainer import TrainConfig, Trainer
 from tiny_models import make_tiny_model
 
@@ -75,3 +77,44 @@ def test_distillation_fine_tune_lowers_the_loss(tmp_path):
     before = fixed_loss()
     trainer.run()
     assert fixed_loss() < before
+
+
+def _one_shot_magnitude_prune(model, sparsity):
+    """Zeroes the smallest |w| of every conv kernel, no fine-tune: the baseline tfmot must beat."""
+    copy = make_tiny_model(seed=0)
+    copy.network.set_weights(model.network.get_weights())
+    for layer in copy.network.layers:
+        if isinstance(layer, tf_keras.layers.Conv2D):
+            kernel = layer.kernel.numpy()
+            threshold = np.quantile(np.abs(kernel), sparsity)
+            layer.kernel.assign(np.where(np.abs(kernel) <= threshold, 0.0, kernel))
+    return copy
+
+
+def test_magnitude_pruning_reaches_the_sparsity_and_recovers_by_distillation():
+    teacher = make_tiny_model(seed=5)
+    before = [w.copy() for w in teacher.network.get_weights()]
+    crops = np.random.default_rng(3).random((4, 24, 24, 3)).astype(np.float32)
+    sparse = magnitude_prune(teacher, crops, sparsity=0.5, steps=60, learning_rate=2e-3, seed=1)
+    for old, new in zip(before, teacher.network.get_weights()):
+        np.testing.assert_array_equal(old, new)  # the teacher is left alone
+    for name, kernel in sparse.weights_dict().items():
+        if name.endswith("_conv/kernel"):
+            assert abs(float((kernel == 0).mean()) - 0.5) < 0.02, name
+    assert kernel_sparsity(teacher) == 0.0 and abs(kernel_sparsity(sparse) - 0.5) < 0.01
+    assert sparse.style_names == teacher.style_names
+    assert sparse.training_config["magnitude_pruning"]["sparsity"] == 0.5
+
+    def error(model):
+        total = 0.0
+        for style in range(3):
+            weights = tf.one_hot([style] * 4, 3)
+            total += float(tf.reduce_mean(tf.square(model.network([crops, weights]) -
+                                                    teacher.network([crops, weights]))))
+        return total
+
+    assert error(sparse) < error(_one_shot_magnitude_prune(teacher, 0.5))
+    with pytest.raises(ValueError, match="sparsity"):
+        magnitude_prune(teacher, crops, sparsity=1.0)
+    with pytest.raises(ValueError, match="crops"):
+        magnitude_prune(teacher, crops[0], sparsity=0.5)
