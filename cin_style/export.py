@@ -3,7 +3,14 @@
 Signature (stable; the Android sample depends on it), ``serving_default``:
 
 - input ``image``: [1, H, W, 3] float32 RGB in [0, 1] (uint8 0..255 with
-  ``uint8_io``); H and W are resizable at run time (any size >= 4).
+  ``uint8_io``); H and W are resizable at run time and must be multiples of 4
+  (``size_multiple`` in the metadata). Callers mirror-pad the bottom and right
+  edges up to the next multiple and crop the output back
+  (:func:`cin_style.network.pad_to_size_multiple`; the Python backend and the
+  Android sample do). Doing this outside keeps every tensor shape a static
+  function of the input size: a graph that padded itself needs SHAPE-dependent
+  slices, which make LiteRT re-prepare every op (rebuilding XNNPACK's conv
+  indirection buffers) on every run.
 - input ``style_weights``: [1, N] float32, non-negative, positive sum.
 - output ``stylized``: [1, H, W, 3] float32 RGB in [0, 1] (uint8 with ``uint8_io``).
 
@@ -25,7 +32,7 @@ from cin_style.atomic import atomic_write
 from cin_style.errors import ModelError
 from cin_style.model_format import CinModel
 from cin_style.layers import InstanceMoments
-from cin_style.network import build_transform_network
+from cin_style.network import SIZE_MULTIPLE, build_transform_network, pad_to_size_multiple
 
 __all__ = ["MODES", "export_tflite", "export_network", "equalize_channel_scales", "representative_images",
            "SIGNATURE_KEY"]
@@ -112,7 +119,7 @@ def representative_images(photos, num_styles: int, size: int = 256, per_photo_st
     from cin_style.images import load_image
 
     rng = np.random.default_rng(seed)
-    crops = [center_crop(load_image(p).rgb, size)[None].astype(np.float32) for p in photos]
+    crops = [pad_to_size_multiple(center_crop(load_image(p).rgb, size))[None].astype(np.float32) for p in photos]
 
     def generate():
         for crop in crops:
@@ -212,7 +219,9 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
         "architecture": dataclasses.asdict(model.architecture),
         "styles": [{"index": i, **dataclasses.asdict(s)} for i, s in enumerate(model.styles)],
         "io": _io_spec(content),
-        "value_ranges": {"image": "uint8 0..255" if uint8_io else "float32 0..1",
+        "size_multiple": SIZE_MULTIPLE,
+        "value_ranges": {"image": ("uint8 0..255" if uint8_io else "float32 0..1") +
+                         f"; H and W multiples of {SIZE_MULTIPLE} (mirror-pad bottom/right, crop the output)",
                          "style_weights": ("uint8, quantized with io.inputs.style_weights.quantization from "
                                            "weights normalized to sum 1" if uint8_io else
                                            "float32 >= 0, positive sum (divided by the sum inside)"),

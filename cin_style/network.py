@@ -11,13 +11,16 @@
 | out   | conv 9x9 stride 1, CIN, sigmoid            | 3                  |
 
 Every convolution is reflection-padded, has no bias (the following CIN's beta
-replaces it) and is followed by a conditional instance norm.
+replaces it) and is followed by a conditional instance norm. The image is
+mirror-padded to a multiple of 4 (two stride-2 stages) and the output cropped back;
+the export network leaves that to its caller (see ``for_export``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import tf_keras as keras
 
 from cin_style.layers import (
@@ -30,7 +33,9 @@ from cin_style.layers import (
     SlicedReflectionPad,
 )
 
-__all__ = ["Architecture", "build_transform_network", "scaled_width"]
+__all__ = ["Architecture", "build_transform_network", "scaled_width", "SIZE_MULTIPLE", "pad_to_size_multiple"]
+
+SIZE_MULTIPLE = 4  # two stride-2 stages: H and W must divide by 4 inside the network
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +64,15 @@ class Architecture:
 def scaled_width(channels: int, alpha: float) -> int:
     """Channels of a conv at width multiplier ``alpha`` (at least 1)."""
     return max(1, int(round(alpha * channels)))
+
+
+def pad_to_size_multiple(rgb: np.ndarray) -> np.ndarray:
+    """Mirror-pads the bottom and right of ``rgb`` ([..., H, W, C]) so H and W divide by
+    :data:`SIZE_MULTIPLE`, exactly as the network's own ``PadToMultiple`` does (crop the
+    result back to H x W). Needs H, W >= SIZE_MULTIPLE."""
+    height, width = rgb.shape[-3:-1]
+    pad = [(0, 0)] * (rgb.ndim - 3) + [(0, -height % SIZE_MULTIPLE), (0, -width % SIZE_MULTIPLE), (0, 0)]
+    return np.pad(rgb, pad, mode="reflect")
 
 
 class _Builder:
@@ -118,7 +132,10 @@ def build_transform_network(arch: Architecture, spatial_style_weights: bool = Fa
     Output:
       [B, H, W, 3] float32 RGB in [0, 1], the input's exact height and width.
 
-    ``for_export`` builds the same function from TFLite/XNNPACK-friendly ops.
+    ``for_export`` builds the same function from TFLite/XNNPACK-friendly ops, for
+    images whose H and W are multiples of :data:`SIZE_MULTIPLE`: the caller pads
+    and crops (:func:`pad_to_size_multiple`), so the graph has no shape-dependent
+    ops and LiteRT prepares it once per input size instead of on every run.
 
     ``norm_stats`` is for tiled stylization: ``"expose"`` adds every CIN's
     (mean, variance) as extra outputs, in network order; ``"fixed"`` takes them as
@@ -139,10 +156,10 @@ def build_transform_network(arch: Architecture, spatial_style_weights: bool = Fa
         raise ValueError(f"norm_stats must be 'compute', 'expose' or 'fixed', got {norm_stats!r}")
     # Per-pixel weights are padded like the image, so each layer's resize is an exact 2^k downscale
     # on the same grid for a whole image and for any tile that starts on a multiple of 4.
-    layer_weights = PadToMultiple(4, name="pad_style_weights")(style_weights) if spatial_style_weights else style_weights
+    layer_weights = PadToMultiple(SIZE_MULTIPLE, name="pad_style_weights")(style_weights) if spatial_style_weights else style_weights
     net = _Builder(layer_weights, n, for_export, norm_stats)
 
-    x = PadToMultiple(4, name="pad_to_multiple")(image)
+    x = image if for_export else PadToMultiple(SIZE_MULTIPLE, name="pad_to_multiple")(image)
     x = net.conv_norm(x, width(32), 9, 1, "in")
     x = net.conv_norm(x, width(64), 3, 2, "down1")
     x = net.conv_norm(x, width(128), 3, 2, "down2")
@@ -151,7 +168,8 @@ def build_transform_network(arch: Architecture, spatial_style_weights: bool = Fa
     x = net.upsample_conv_norm(x, width(64), "up1")
     x = net.upsample_conv_norm(x, width(32), "up2")
     x = net.conv_norm(x, 3, 9, 1, "out", activation="sigmoid")
-    x = CropToReference(name="crop_to_input")([x, image])
+    if not for_export:
+        x = CropToReference(name="crop_to_input")([x, image])
 
     if norm_stats == "expose":
         return keras.Model([image, style_weights], [x, *net.stats_tensors], name="cin_transform_network")

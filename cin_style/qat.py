@@ -18,6 +18,7 @@ import tf_keras as keras
 
 from cin_style import layers as cin_layers
 from cin_style.export import export_network
+from cin_style.network import pad_to_size_multiple
 from cin_style.optional_deps import import_tfmot
 
 __all__ = ["CINQuantizeConfig", "NoQuantizeConfig", "quantization_aware_network", "finetune_quantization_aware"]
@@ -93,6 +94,7 @@ def finetune_quantization_aware(model, crops: np.ndarray, steps: int = 200, lear
     Returns:
       The fine-tuned quantization-aware tf_keras network (convert it with the TFLite converter).
     """
+    crops = pad_to_size_multiple(np.asarray(crops, np.float32))  # the export network's size contract
     qat = quantization_aware_network(model, equalize_with)
     n = model.num_styles
     rng = np.random.default_rng(seed)

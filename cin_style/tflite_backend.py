@@ -1,7 +1,8 @@
 """Running an exported .tflite model with LiteRT (``ai-edge-litert``), the runtime Android uses.
 
 Same pre- and post-processing as the TensorFlow path: any image size (the
-input tensor is resized per image), alpha carried over, float or uint8 I/O
+image is mirror-padded to the model's size multiple, the input tensor resized
+per image and the output cropped back), alpha carried over, float or uint8 I/O
 handled from the model's own tensor types.
 """
 
@@ -16,7 +17,7 @@ from cin_style import controls
 from cin_style.errors import ModelError, StyleError
 from cin_style.export import SIGNATURE_KEY
 from cin_style.images import DEFAULT_MAX_PIXELS, load_image, to_pil
-from cin_style.network import Architecture
+from cin_style.network import Architecture, pad_to_size_multiple
 from cin_style.stylizer import MIN_SIDE
 from cin_style.styles import style_weights
 
@@ -99,6 +100,7 @@ class TFLiteStylizer:
         pad_h, pad_w = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
         if pad_h or pad_w:
             rgb = np.pad(rgb, [(0, pad_h), (0, pad_w), (0, 0)], mode="edge")
+        rgb = pad_to_size_multiple(rgb)
         image = self._to_input(rgb[None].astype(np.float32), self._image_detail)
         output = self._runner(image=image, style_weights=self._to_input(weights[None], self._style_detail))
         output = self._from_output(output["stylized"][0], self._output_detail)

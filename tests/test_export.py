@@ -39,10 +39,23 @@ def exported(tiny_model, calibration, tmp_path_factory):
 
 
 def test_export_network_matches_the_training_network(tiny_model):
-    image = np.random.default_rng(1).random((1, 21, 30, 3), np.float32)
+    from cin_style.network import pad_to_size_multiple
+
     weights = np.array([[0.2, 0.0, 0.8]], np.float32)
-    np.testing.assert_allclose(export_network(tiny_model)([image, weights]).numpy(),
-                               tiny_model.network([image, weights]).numpy(), atol=1e-6)
+    for height, width in ((20, 28), (21, 30)):
+        image = np.random.default_rng(1).random((1, height, width, 3), np.float32)
+        # the export network takes multiples of 4; its caller pads and crops
+        exported = export_network(tiny_model)([pad_to_size_multiple(image), weights]).numpy()[:, :height, :width]
+        np.testing.assert_allclose(exported, tiny_model.network([image, weights]).numpy(), atol=1e-5)
+
+
+def test_exported_graph_has_no_shape_dependent_ops(exported):
+    """SHAPE-driven slicing makes LiteRT re-prepare every op on every run; sizes are the caller's job."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    for mode, path in exported.items():
+        ops = {op["op_name"] for op in Interpreter(model_path=path)._get_ops_details()}
+        assert not ops & {"SHAPE", "SLICE", "MIRROR_PAD", "PACK", "FLOOR_MOD"}, (mode, sorted(ops))
 
 
 def test_channel_equalization_keeps_the_function_and_evens_out_channel_ranges(tiny_model, calibration):
@@ -113,6 +126,7 @@ def test_metadata_matches_the_tensors(tiny_model, exported):
         meta = json.load(open(path + ".json"))
         assert meta["mode"] == mode and [s["name"] for s in meta["styles"]] == tiny_model.style_names
         assert meta["channel_equalization"] == (mode == "int8")
+        assert meta["size_multiple"] == 4
         runner = Interpreter(model_path=path).get_signature_runner(meta["signature"])
         for kind, details in (("inputs", runner.get_input_details()), ("outputs", runner.get_output_details())):
             assert set(meta["io"][kind]) == set(details)

@@ -22,6 +22,7 @@ public final class PixelConverterHostTest {
     public static void main(String[] args) throws Exception {
         String json = Files.readString(Path.of(args[0]), StandardCharsets.UTF_8);
         goldenVectors(json);
+        mirrorPadVectors(json);
         roundTrip();
         boundsErrors();
         timing();
@@ -109,6 +110,21 @@ public final class PixelConverterHostTest {
         }
     }
 
+    private static void mirrorPadVectors(String json) {
+        for (int k = 0; k < 3; k++) {
+            int width = (int) scalar(json, "mirror_width", k), height = (int) scalar(json, "mirror_height", k);
+            int paddedWidth = (int) scalar(json, "mirror_padded_width", k);
+            int paddedHeight = (int) scalar(json, "mirror_padded_height", k);
+            int[] source = ints(numbers(json, "mirror_source", k));
+            int[] expected = ints(numbers(json, "mirror_padded", k));
+            int[] got = new int[paddedWidth * paddedHeight];
+            PixelConverter.mirrorPad(source, width, height, got, paddedWidth, paddedHeight);
+            for (int i = 0; i < got.length; i++) {
+                check(got[i] == expected[i], "mirror_pad #" + k + " [" + i + "] " + got[i] + " != " + expected[i]);
+            }
+        }
+    }
+
     private static void roundTrip() {
         Random random = new Random(7);
         int w = 37, h = 23;
@@ -160,6 +176,14 @@ public final class PixelConverterHostTest {
                () -> PixelConverter.quantizedToArgb(direct(48), 4, 4, pixels, 0.1f, 0, false));
         expect(NullPointerException.class, "null output array",
                () -> PixelConverter.floatToArgb(ok, 3, 4, null));
+        expect(NullPointerException.class, "null padded array",
+               () -> PixelConverter.mirrorPad(pixels, 3, 4, null, 4, 4));
+        expect(IllegalArgumentException.class, "padding past the mirror",
+               () -> PixelConverter.mirrorPad(pixels, 3, 4, new int[64], 8, 4));
+        expect(IllegalArgumentException.class, "padded smaller than the image",
+               () -> PixelConverter.mirrorPad(pixels, 3, 4, new int[12], 2, 4));
+        expect(IllegalArgumentException.class, "padded array too short",
+               () -> PixelConverter.mirrorPad(pixels, 3, 4, new int[15], 4, 4));
     }
 
     private static double medianMs(Call call) {

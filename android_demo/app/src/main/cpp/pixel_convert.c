@@ -56,3 +56,19 @@ void cin_quantized_to_argb(const void *values, size_t count, int32_t *pixels, fl
         pixels[i] = (int32_t)(0xFF000000u | (channel[0] << 16) | (channel[1] << 8) | channel[2]);
     }
 }
+
+static inline int reflect(int i, int size) { return i < size ? i : 2 * (size - 1) - i; }
+
+int cin_argb_mirror_pad(const int32_t *pixels, int width, int height, int32_t *padded, int padded_width,
+                        int padded_height) {
+    if (width < 1 || height < 1 || padded_width < width || padded_height < height ||
+        (long long)padded_width > 2LL * width - 1 || (long long)padded_height > 2LL * height - 1) {
+        return -1;
+    }
+    for (int y = 0; y < padded_height; ++y) {
+        const int32_t *row = pixels + (size_t)reflect(y, height) * (size_t)width;
+        int32_t *out = padded + (size_t)y * (size_t)padded_width;
+        for (int x = 0; x < padded_width; ++x) out[x] = row[reflect(x, width)];
+    }
+    return 0;
+}

@@ -103,3 +103,34 @@ JNIEXPORT void JNICALL Java_com_cinstyle_demo_PixelConverter_quantizedToArgb(
                           is_signed);
     (*env)->ReleasePrimitiveArrayCritical(env, pixels, px, 0);
 }
+
+JNIEXPORT void JNICALL Java_com_cinstyle_demo_PixelConverter_mirrorPad(
+        JNIEnv *env, jclass cls, jintArray pixels, jint width, jint height, jintArray padded, jint padded_width,
+        jint padded_height) {
+    (void)cls;
+    if (pixels == NULL) { throw_java(env, "java/lang/NullPointerException", "pixels is null"); return; }
+    if (padded == NULL) { throw_java(env, "java/lang/NullPointerException", "padded is null"); return; }
+    if (width <= 0 || height <= 0 || padded_width < width || padded_height < height ||
+        (jlong)padded_width > 2 * (jlong)width - 1 || (jlong)padded_height > 2 * (jlong)height - 1) {
+        throw_java(env, "java/lang/IllegalArgumentException",
+                   "padded size must be at least the image size and less than twice it");
+        return;
+    }
+    jlong count = (jlong)width * (jlong)height, padded_count = (jlong)padded_width * (jlong)padded_height;
+    if (padded_count > (jlong)(INT32_MAX / 12)) {
+        throw_java(env, "java/lang/IllegalArgumentException", "padded width * height is too large");
+        return;
+    }
+    if ((jlong)(*env)->GetArrayLength(env, pixels) < count ||
+        (jlong)(*env)->GetArrayLength(env, padded) < padded_count) {
+        throw_java(env, "java/lang/IllegalArgumentException", "pixels or padded array is too short");
+        return;
+    }
+    jint *src = (*env)->GetPrimitiveArrayCritical(env, pixels, NULL);
+    if (src == NULL) return;
+    jint *dst = (*env)->GetPrimitiveArrayCritical(env, padded, NULL);
+    if (dst == NULL) { (*env)->ReleasePrimitiveArrayCritical(env, pixels, src, JNI_ABORT); return; }
+    cin_argb_mirror_pad((const int32_t *)src, width, height, (int32_t *)dst, padded_width, padded_height);
+    (*env)->ReleasePrimitiveArrayCritical(env, padded, dst, 0);
+    (*env)->ReleasePrimitiveArrayCritical(env, pixels, src, JNI_ABORT);
+}

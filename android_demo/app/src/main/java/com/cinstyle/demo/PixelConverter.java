@@ -25,6 +25,14 @@ public final class PixelConverter {
     /** float32 RGB (clamped to [0, 1]) to opaque ARGB pixels. */
     public static native void floatToArgb(ByteBuffer in, int width, int height, int[] pixels);
 
+    /**
+     * Mirror-pads {@code width x height} pixels at the bottom and right into {@code paddedWidth x
+     * paddedHeight} (the edge is not repeated, as numpy.pad's "reflect"): the model takes sizes that
+     * are multiples of its metadata's size_multiple. Needs size <= padded size < 2 * size.
+     */
+    public static native void mirrorPad(int[] pixels, int width, int height, int[] padded, int paddedWidth,
+                                        int paddedHeight);
+
     /** int8 / uint8 RGB with the tensor's scale and zero point to opaque ARGB pixels. */
     public static native void quantizedToArgb(ByteBuffer in, int width, int height, int[] pixels, float scale,
                                               int zeroPoint, boolean signed);

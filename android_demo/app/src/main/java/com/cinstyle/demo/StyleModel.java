@@ -74,10 +74,13 @@ public final class StyleModel implements Closeable {
     private final TensorSpec styleWeights;
     private final TensorSpec stylized;
     private final String signature;
+    /** Image H and W must be multiples of this (older exports: 1, any size). */
+    private final int sizeMultiple;
 
     public StyleModel(AssetManager assets, String modelAsset, int threads) throws IOException, JSONException {
         JSONObject meta = new JSONObject(readAsset(assets, modelAsset + ".json"));
         signature = meta.getString("signature");
+        sizeMultiple = meta.optInt("size_multiple", 1);
         JSONObject io = meta.getJSONObject("io");
         image = new TensorSpec(io.getJSONObject("inputs").getJSONObject("image"));
         styleWeights = new TensorSpec(io.getJSONObject("inputs").getJSONObject("style_weights"));
@@ -103,15 +106,27 @@ public final class StyleModel implements Closeable {
     public Bitmap stylize(Bitmap bitmap, int styleA, int styleB, float t) {
         int width = bitmap.getWidth();
         int height = bitmap.getHeight();
+        if (width < sizeMultiple || height < sizeMultiple) {
+            throw new IllegalArgumentException("image is " + width + "x" + height + "; the model needs at least "
+                                               + sizeMultiple + " pixels per side");
+        }
         int[] pixels = new int[width * height];
         bitmap.getPixels(pixels, 0, width, 0, 0, width, height);
+        // The model takes multiples of size_multiple: mirror-pad the bottom and right, crop the result.
+        int paddedWidth = roundUp(width, sizeMultiple);
+        int paddedHeight = roundUp(height, sizeMultiple);
+        if (paddedWidth != width || paddedHeight != height) {
+            int[] padded = new int[paddedWidth * paddedHeight];
+            PixelConverter.mirrorPad(pixels, width, height, padded, paddedWidth, paddedHeight);
+            pixels = padded;
+        }
 
-        ByteBuffer input = ByteBuffer.allocateDirect(width * height * 3 * image.bytesPerValue())
+        ByteBuffer input = ByteBuffer.allocateDirect(paddedWidth * paddedHeight * 3 * image.bytesPerValue())
                 .order(ByteOrder.nativeOrder());
         if (image.isFloat()) {
-            PixelConverter.argbToFloat(pixels, width, height, input);
+            PixelConverter.argbToFloat(pixels, paddedWidth, paddedHeight, input);
         } else {
-            PixelConverter.argbToQuantized(pixels, width, height, input, image.scale, image.zeroPoint,
+            PixelConverter.argbToQuantized(pixels, paddedWidth, paddedHeight, input, image.scale, image.zeroPoint,
                                            image.isSigned());
         }
         float[] weights = new float[styles.size()];
@@ -119,27 +134,31 @@ public final class StyleModel implements Closeable {
         weights[styleB] += t;
         Object weightInput = styleWeightsInput(weights);
 
-        ByteBuffer output = ByteBuffer.allocateDirect(width * height * 3 * stylized.bytesPerValue())
+        ByteBuffer output = ByteBuffer.allocateDirect(paddedWidth * paddedHeight * 3 * stylized.bytesPerValue())
                 .order(ByteOrder.nativeOrder());
         Map<String, Object> inputs = new HashMap<>();
         inputs.put("image", input);
         inputs.put("style_weights", weightInput);
         Map<String, Object> outputs = new HashMap<>();
         outputs.put("stylized", output);
-        interpreter.resizeInput(interpreter.getInputIndex(image.tensorName), new int[] {1, height, width, 3});
+        interpreter.resizeInput(interpreter.getInputIndex(image.tensorName), new int[] {1, paddedHeight, paddedWidth, 3});
         interpreter.allocateTensors();
         interpreter.runSignature(inputs, outputs, signature);
 
         output.rewind();
         if (stylized.isFloat()) {
-            PixelConverter.floatToArgb(output, width, height, pixels);
+            PixelConverter.floatToArgb(output, paddedWidth, paddedHeight, pixels);
         } else {
-            PixelConverter.quantizedToArgb(output, width, height, pixels, stylized.scale, stylized.zeroPoint,
-                                           stylized.isSigned());
+            PixelConverter.quantizedToArgb(output, paddedWidth, paddedHeight, pixels, stylized.scale,
+                                           stylized.zeroPoint, stylized.isSigned());
         }
         Bitmap result = Bitmap.createBitmap(width, height, Bitmap.Config.ARGB_8888);
-        result.setPixels(pixels, 0, width, 0, 0, width, height);
+        result.setPixels(pixels, 0, paddedWidth, 0, 0, width, height);  // stride paddedWidth: the crop
         return result;
+    }
+
+    private static int roundUp(int value, int multiple) {
+        return (value + multiple - 1) / multiple * multiple;
     }
 
     private Object styleWeightsInput(float[] weights) {
