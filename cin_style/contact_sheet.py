@@ -7,7 +7,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from cin_style.images import load_image, to_pil
 
-__all__ = ["contact_sheet", "blend_strip", "grid"]
+__all__ = ["contact_sheet", "model_comparison", "blend_strip", "grid"]
 
 _LABEL_HEIGHT = 18
 _GAP = 4
@@ -60,6 +60,29 @@ def contact_sheet(stylizer, photos, styles=None, tile_size: int = 256, work_size
         original = to_pil(load_image(photo).rgb)
         working = _fit_long_side(original, work_size or tile_size)
         rows.append([original] + [stylizer.stylize(working, style) for style in styles])
+    return grid(rows, labels, tile_size)
+
+
+def model_comparison(stylizers: dict, photos, styles, tile_size: int = 256) -> Image.Image:
+    """Rows = photos, columns = the photo then, for each style, each model side by side.
+
+    Args:
+      stylizers: ``{label: stylizer}`` in column order; any object with ``stylize``
+        and ``style_names`` (a :class:`~cin_style.Stylizer` or a TFLite one), all with
+        the styles named in ``styles``.
+      styles: style names.
+    """
+    for label, stylizer in stylizers.items():
+        missing = [s for s in styles if s not in stylizer.style_names]
+        if missing:
+            raise ValueError(f"model {label!r} has no style {', '.join(map(repr, missing))}")
+    labels = ["photo"] + [f"{style} {label}" for style in styles for label in stylizers]
+    rows = []
+    for photo in photos:
+        original = to_pil(load_image(photo).rgb)
+        working = _fit_long_side(original, tile_size)
+        rows.append([original] + [stylizer.stylize(working, style) for style in styles
+                                  for stylizer in stylizers.values()])
     return grid(rows, labels, tile_size)
 
 

@@ -109,3 +109,20 @@ def test_contact_sheet_and_blend_strip(tiny_model_dir, images):
     steps = [np.abs(tiles[i + 1] - tiles[i]).mean() for i in range(4)]
     assert all(s > 0 for s in steps)  # each blend differs from the next
     assert np.abs(tiles[4] - tiles[0]).mean() > max(steps)  # the ends differ most
+
+
+def test_model_comparison_puts_each_model_beside_the_other_per_style(tiny_model_dir, images):
+    from cin_style.contact_sheet import model_comparison
+    from cin_style.slim import prune_model
+    from cin_style.stylizer import Stylizer
+
+    full = Stylizer(tiny_model_dir)
+    slim = Stylizer(prune_model(full.model, alpha=0.0625))
+    photos = sorted((images / "photos").iterdir())[:2]
+    sheet = np.asarray(model_comparison({"full": full, "slim": slim}, photos, ["alpha_style", "gamma_style"],
+                                        tile_size=40), float)
+    assert sheet.shape[:2] == (18 + 2 * (40 + 4) + 4, 5 * 40 + 6 * 4)
+    tile = lambda column: sheet[18:58, 4 + column * 44: 4 + column * 44 + 40]  # noqa: E731
+    assert np.abs(tile(1) - tile(2)).mean() > 0  # full and slim differ on the same style
+    with pytest.raises(ValueError, match="no style 'delta'"):
+        model_comparison({"full": full}, photos, ["delta"], tile_size=40)

@@ -4,6 +4,8 @@
 Example:
   python tools/contact_sheet.py --photos assets/examples --output docs/contact_sheet.jpg --tile 512 \
       --blend starry_night,great_wave --blend_output docs/blend_strip.jpg
+  python tools/contact_sheet.py --photos assets/examples --output docs/slim_vs_full.jpg --tile 384 \
+      --compare full=bundled,slim_int8=slim.tflite --styles starry_night,great_wave,the_scream
 """
 
 import os
@@ -20,12 +22,14 @@ flags.DEFINE_list("blend", None, "Two styles A,B: also write a blend strip from 
 flags.DEFINE_string("blend_output", None, "Blend strip PNG to write.")
 flags.DEFINE_integer("blend_steps", 5, "Blends in the strip, A to B inclusive.")
 flags.DEFINE_integer("quality", 80, "JPEG/WebP quality of the written pictures.")
+flags.DEFINE_list("compare", None, "Instead of one model's sheet, compare models side by side per style: "
+                  "label=MODEL_DIR, label=FILE.tflite or label=bundled, in column order (needs --styles).")
 
 
 def main(argv):
     del argv
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from cin_style.contact_sheet import blend_strip, contact_sheet
+    from cin_style.contact_sheet import blend_strip, contact_sheet, model_comparison
     from cin_style.data import find_images
     from cin_style.images import IMAGE_EXTENSIONS, save_image
     from cin_style.stylizer import Stylizer
@@ -35,6 +39,22 @@ def main(argv):
     photos = []
     for item in FLAGS.photos:
         photos.extend(find_images(item, IMAGE_EXTENSIONS) if os.path.isdir(item) else [item])
+    if FLAGS.compare:
+        if not FLAGS.styles:
+            raise app.UsageError("--compare needs --styles (names)")
+        stylizers = {}
+        for item in FLAGS.compare:
+            label, sep, source = item.partition("=")
+            if not sep or not label or not source:
+                raise app.UsageError(f"--compare entries are label=MODEL_DIR|FILE.tflite|bundled, got {item!r}")
+            if source.endswith(".tflite"):
+                from cin_style.tflite_backend import TFLiteStylizer
+                stylizers[label] = TFLiteStylizer(source)
+            else:
+                stylizers[label] = Stylizer(None if source == "bundled" else source)
+        sheet = model_comparison(stylizers, photos, FLAGS.styles, tile_size=FLAGS.tile)
+        print(save_image(sheet, FLAGS.output, overwrite=True, quality=FLAGS.quality))
+        return
     stylizer = Stylizer(FLAGS.model)
     styles = [int(s) if s.isdigit() else s for s in FLAGS.styles] if FLAGS.styles else None
     sheet = contact_sheet(stylizer, photos, styles, tile_size=FLAGS.tile)
