@@ -61,7 +61,10 @@ class TrainConfig:
         the mean squared difference between the student's and the teacher's outputs
         is added to the loss (term ``distill``). Used to fine-tune slim models.
       strategy: ``"default"`` (one device) or ``"mirrored"`` (all local GPUs, or CPUs).
-      precision: ``"float32"`` or ``"mixed_bfloat16"``.
+      precision: ``"float32"``, ``"mixed_bfloat16"``, or ``"auto"``: bfloat16 where the
+        processor has bfloat16 instructions (or a GPU is visible), else float32; resolved
+        when the config is made, so the saved config names the precision that ran.
+        bf16 kept the loss within 2% of float32 after equal steps (README, benchmarks).
     """
 
     content_dir: str
@@ -98,8 +101,10 @@ class TrainConfig:
                 raise ValueError(f"{name} = {getattr(self, name)} is out of range")
         if self.strategy not in ("default", "mirrored"):
             raise ValueError(f"strategy must be 'default' or 'mirrored', got {self.strategy!r}")
-        if self.precision not in ("float32", "mixed_bfloat16"):
-            raise ValueError(f"precision must be 'float32' or 'mixed_bfloat16', got {self.precision!r}")
+        if self.precision not in ("float32", "mixed_bfloat16", "auto"):
+            raise ValueError(f"precision must be 'float32', 'mixed_bfloat16' or 'auto', got {self.precision!r}")
+        if self.precision == "auto":
+            self.precision = "mixed_bfloat16" if native_bfloat16_available() else "float32"
         if not self.style_images:
             raise ValueError("at least one style image is needed")
         if self.base_model and self.init_model:
@@ -119,8 +124,10 @@ class TrainConfig:
 
 
 # Fields that may differ between a run and its resumption.
+# (precision too: variables and optimizer slots are float32 under both policies, so a run may
+# continue on a machine with or without bfloat16 instructions.)
 _RESUMABLE_CHANGES = {"num_steps", "checkpoint_every", "log_every", "sample_every", "max_checkpoints", "jit_compile",
-                      "strategy"}
+                      "strategy", "precision"}
 
 
 def _strategy(name: str) -> tf.distribute.Strategy:

@@ -1,5 +1,6 @@
 """Training on tiny synthetic data: loss goes down, exact resume, divergence guard, adding styles."""
 
+import json
 import os
 import subprocess
 import sys
@@ -199,3 +200,20 @@ def test_mixed_bfloat16_warns_on_a_processor_without_bfloat16(data, tmp_path, mo
     lines.clear()
     Trainer(_config(data, tmp_path / "fp32", num_steps=0), log=lines.append)
     assert not any("bfloat16" in line for line in lines)
+
+
+@pytest.mark.parametrize("native,expected", [(True, "mixed_bfloat16"), (False, "float32")])
+def test_auto_precision_follows_the_processor_and_may_change_on_resume(data, tmp_path, monkeypatch, native,
+                                                                       expected):
+    import cin_style.trainer as trainer_module
+    monkeypatch.setattr(trainer_module, "native_bfloat16_available", lambda: native)
+    run = tmp_path / "auto"
+    config = _config(data, run, num_steps=2, precision="auto")
+    assert config.precision == expected
+    Trainer(config).run()
+    assert json.load(open(run / "train_config.json"))["precision"] == expected
+    # the checkpoint continues on a machine that resolves auto the other way
+    monkeypatch.setattr(trainer_module, "native_bfloat16_available", lambda: not native)
+    resumed = Trainer(_config(data, run, num_steps=4, precision="auto"))
+    resumed.run(resume=True)
+    assert resumed.current_step == 4
