@@ -35,6 +35,8 @@ flags.DEFINE_integer("repeats", 5, "Timed runs per latency figure.")
 flags.DEFINE_integer("psnr_size", 512, "Crop side of the PSNR comparison.")
 flags.DEFINE_list("quality_only", [], "Variants measured for loss and PSNR only (same architecture as another "
                   "row, for example a from-scratch baseline).")
+flags.DEFINE_list("int8_files", [], "Already exported int8 models to time instead of exporting again, as "
+                  "name=FILE.tflite (for example full=full_int8.tflite).")
 flags.DEFINE_string("json", None, "Write the results as JSON here.")
 flags.DEFINE_string("markdown", None, "Write the Markdown table here.")
 
@@ -76,6 +78,12 @@ def main(argv):
         if not path:
             raise app.UsageError(f"--variants takes name=model_dir, got {item!r}")
         models.append((name, path, Stylizer(path)))
+    given_int8 = {}
+    for item in FLAGS.int8_files:
+        name, _, path = item.partition("=")
+        if not path or not os.path.isfile(path):
+            raise app.UsageError(f"--int8_files takes name=FILE.tflite of an existing file, got {item!r}")
+        given_int8[name] = path
     report = {"machine": {"fp32_matmul_gflops": matmul_peak_gflops()}, "photos": len(photos), "models": {}}
     full_loss = None
     with tempfile.TemporaryDirectory() as scratch:
@@ -92,12 +100,14 @@ def main(argv):
             if name in FLAGS.quality_only:
                 report["models"][name] = row
                 continue
-            int8_path = os.path.join(scratch, f"{name}_int8.tflite")
-            meta = export_tflite(stylizer.model, int8_path, "int8",
-                                 representative=representative_images(calibration, stylizer.model.num_styles))
+            int8_path = given_int8.get(name) or os.path.join(scratch, f"{name}_int8.tflite")
+            if name not in given_int8:
+                export_tflite(stylizer.model, int8_path, "int8",
+                              representative=representative_images(calibration, stylizer.model.num_styles))
             with open(int8_path, "rb") as handle:
-                row["int8_bytes"] = meta["size_bytes"]
-                row["int8_gzip_bytes"] = len(gzip.compress(handle.read(), 9))
+                content = handle.read()
+            row["int8_bytes"] = len(content)
+            row["int8_gzip_bytes"] = len(gzip.compress(content, 9))
             row["latency_ms"] = {}
             for size in FLAGS.sizes:
                 row["latency_ms"][size] = {"tf_float": _latency_ms("tf", name, size, path),
