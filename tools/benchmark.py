@@ -140,8 +140,6 @@ def bench_precision():
     """bf16 against fp32 after equal steps on the same photos from the same initialisation (full network,
     128 px, batch 4, same seed), scored on held-out crops by the saved float32 models. A second fp32 run
     with another seed gives the run-to-run spread that any two trainings show, for scale."""
-    import tensorflow as tf
-
     from cin_style.data import content_dataset, find_images
 
     with tempfile.TemporaryDirectory() as root:
