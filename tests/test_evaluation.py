@@ -64,7 +64,8 @@ def test_evaluate_tool_writes_json_and_markdown(images, eval_model, tmp_path):
     tool = os.path.join(os.path.dirname(__file__), "..", "tools", "evaluate.py")
     command = [sys.executable, tool, "--model", eval_model, "--content_dir", images / "photos", "--style_dir",
                images / "styles", "--max_images", "3", "--size", "32", "--gatys_images", "1",
-               "--gatys_iterations", "5", "--json", tmp_path / "e.json", "--markdown", tmp_path / "e.md"]
+               "--gatys_iterations", "5", "--json", tmp_path / "e.json", "--markdown", tmp_path / "e.md",
+               "--gatys_cache", tmp_path / "gatys.json"]
     result = subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "e.json").read_text())
@@ -76,6 +77,32 @@ def test_evaluate_tool_writes_json_and_markdown(images, eval_model, tmp_path):
         assert entry["images"] == 3 and entry["gatys_images"] == 1
     assert report["summary"]["worst_style"] in report["styles"]
     assert "| alpha_style |" in (tmp_path / "e.md").read_text()
+    cache = json.loads((tmp_path / "gatys.json").read_text())
+    assert sorted(cache.values()) == sorted(e["gatys100_total_loss"] for e in report["styles"].values())
+
+
+def test_gatys_references_are_reused_from_the_cache(images, eval_model, monkeypatch):
+    from cin_style import evaluation
+    from cin_style.stylizer import Stylizer
+
+    photos = sorted((images / "photos").glob("*.png"))
+    stylizer = Stylizer(eval_model)
+
+    def evaluate(iterations):
+        return evaluation.evaluate_model(stylizer, photos, str(images / "styles"), size=32, gatys_images=2,
+                                         gatys_iterations=iterations, reference_cache=cache, log=lambda _: None)
+
+    cache = {}
+    first = evaluate(3)
+    assert len(cache) == 3 * 2  # styles x Gatys photos
+
+    def no_lbfgs(*args, **kwargs):
+        raise AssertionError("L-BFGS ran although the reference was cached")
+
+    monkeypatch.setattr(evaluation, "optimize", no_lbfgs)
+    assert evaluate(3)["styles"] == first["styles"]
+    with pytest.raises(AssertionError, match="L-BFGS"):  # other iterations: another reference
+        evaluate(4)
 
 
 def test_tflite_fidelity_report(images, eval_model, tmp_path):

@@ -22,11 +22,34 @@ flags.DEFINE_integer("size", 256, "Photos are center-cropped to size x size.")
 flags.DEFINE_integer("gatys_images", 2, "Photos per style that also get the Gatys reference (0: none).")
 flags.DEFINE_integer("gatys_iterations", 100, "L-BFGS iterations of the reference.")
 flags.DEFINE_list("styles", None, "Evaluate only these styles.")
+flags.DEFINE_string("gatys_cache", None, "JSON file of Gatys reference losses (keyed by photo, style, iterations "
+                    "and loss configuration): read if present, extended after each style. The reference does not "
+                    "depend on the model, so scoring successive checkpoints pays for L-BFGS once.")
 flags.DEFINE_string("tflite", None, "Also measure this .tflite model's fidelity (PSNR, SSIM) to the float model.")
 flags.DEFINE_integer("tflite_size", 512, "Crop size of the TFLite fidelity measurement.")
 flags.DEFINE_integer("tflite_images", None, "Photos for the fidelity measurement (default: all selected).")
 flags.DEFINE_string("json", None, "Write the report as JSON here.")
 flags.DEFINE_string("markdown", None, "Write a Markdown summary here.")
+
+
+def _load_cache(path):
+    if not os.path.exists(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            cache = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise app.UsageError(f"--gatys_cache {path} is not a readable JSON file: {exc}")
+    if not isinstance(cache, dict) or not all(isinstance(v, (int, float)) for v in cache.values()):
+        raise app.UsageError(f"--gatys_cache {path} must hold a JSON object of reference losses")
+    return cache
+
+
+def _save_json(path, data):
+    from cin_style.atomic import atomic_write
+
+    with atomic_write(path, ".json") as handle:
+        handle.write(json.dumps(data, indent=2).encode("utf-8"))
 
 
 def main(argv):
@@ -41,9 +64,16 @@ def main(argv):
     photos = find_images(FLAGS.content_dir)[: FLAGS.max_images]
     style_dir = FLAGS.style_dir or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "assets", "styles")
     stylizer = Stylizer(FLAGS.model)
+    cache = _load_cache(FLAGS.gatys_cache) if FLAGS.gatys_cache else None
+
+    def log(line):
+        print(line, file=sys.stderr, flush=True)
+        if cache is not None:  # each style's references are saved as soon as they exist
+            _save_json(FLAGS.gatys_cache, cache)
+
     report = evaluate_model(stylizer, photos, style_dir, size=FLAGS.size,
                             gatys_images=FLAGS.gatys_images, gatys_iterations=FLAGS.gatys_iterations,
-                            styles=FLAGS.styles, log=lambda line: print(line, file=sys.stderr, flush=True))
+                            styles=FLAGS.styles, reference_cache=cache, log=log)
     if FLAGS.tflite:
         from cin_style.evaluation import tflite_fidelity
         from cin_style.tflite_backend import TFLiteStylizer
@@ -54,8 +84,7 @@ def main(argv):
                                            log=lambda line: print(line, file=sys.stderr, flush=True))
         report["tflite"]["model"] = FLAGS.tflite
     if FLAGS.json:
-        with open(FLAGS.json, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2)
+        _save_json(FLAGS.json, report)
     summary = markdown_summary(report)
     if FLAGS.markdown:
         with open(FLAGS.markdown, "w", encoding="utf-8") as handle:
