@@ -7,13 +7,14 @@ tf_keras layers.
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
 from cin_style import ops
 
-__all__ = ["ConditionalInstanceNorm", "InstanceMoments", "ReflectionPad", "SlicedReflectionPad", "DepthToSpaceUpsample", "PadToMultiple", "CropToReference",
-           "CUSTOM_OBJECTS"]
+__all__ = ["ConditionalInstanceNorm", "InstanceMoments", "ReflectionPad", "SlicedReflectionPad", "DepthToSpaceUpsample",
+           "SpaceToDepthConv2D", "UpsampleConv2D", "PadToMultiple", "CropToReference", "CUSTOM_OBJECTS"]
 
 
 @keras.utils.register_keras_serializable(package="cin_style")
@@ -121,11 +122,108 @@ class DepthToSpaceUpsample(keras.layers.Layer):
     """Nearest-neighbour x2 upsampling as channel concatenation + DEPTH_TO_SPACE.
 
     Equal to ``UpSampling2D(2, interpolation="nearest")``; XNNPACK takes both ops,
-    while it does not take RESIZE_NEAREST_NEIGHBOR. Used by the export network.
+    while it does not take RESIZE_NEAREST_NEIGHBOR. Used by the export network's
+    ``compact`` and ``plain`` layouts (``fast`` folds it into :class:`UpsampleConv2D`).
     """
 
     def call(self, x):
         return tf.nn.depth_to_space(tf.concat([x, x, x, x], axis=-1), 2)
+
+
+@keras.utils.register_keras_serializable(package="cin_style")
+class SpaceToDepthConv2D(keras.layers.Conv2D):
+    """A stride-1 VALID convolution computed on ``block`` x ``block`` pixel blocks.
+
+    Same weights and function as ``Conv2D(filters, kernel_size, padding="valid",
+    use_bias=False)`` for inputs whose height and width divide by ``block``
+    (``kernel_size - 1`` must divide by ``block`` too). The input goes through
+    SPACE_TO_DEPTH, a convolution whose kernel is the original one rearranged so
+    that each output channel is one (position in the block, filter) pair, and
+    DEPTH_TO_SPACE. For few filters at full resolution (the 9x9 output conv has 3)
+    this turns a matrix product with a narrow output into a wide one: XNNPACK's
+    int8 AMX kernel computes output channels in tiles of 64, so a 3-filter conv
+    wasted 61/64 of its work. The rearranged kernel has zeros (real multiply-adds
+    grow by ``(taps * block / kernel_size) ** 2``: 1.78x for 9x9 in blocks of 4) but
+    every tile is full. The kernel transform is constant-folded by the TFLite
+    converter, and the stored ``kernel`` keeps the ordinary shape, so weights move
+    between this layer and ``Conv2D`` unchanged.
+    """
+
+    def __init__(self, filters: int, kernel_size: int, block: int, **kwargs):
+        kwargs.update(padding="valid", use_bias=False)
+        kwargs.pop("strides", None)
+        super().__init__(filters, kernel_size, **kwargs)
+        self.block = int(block)
+        if self.kernel_size[0] != self.kernel_size[1] or (self.kernel_size[0] - 1) % self.block:
+            raise ValueError(f"kernel_size - 1 must be a multiple of block, got {kernel_size} and {block}")
+
+    def blocked_kernel(self):
+        """The kernel of the convolution on space-to-depth blocks: [T, T, b*b*C_in, b*b*filters]."""
+        size, block = self.kernel_size[0], self.block
+        taps = (size - 1) // block + 1
+        # select[t, p, r, k]: original tap k links input position p of block j + t to output position r of block j.
+        select = np.zeros((taps, block, block, size), np.float32)
+        for t in range(taps):
+            for p in range(block):
+                for r in range(block):
+                    if 0 <= t * block + p - r < size:
+                        select[t, p, r, t * block + p - r] = 1.0
+        kernel = tf.einsum("apry,bqsx,yxio->abpqirso", select, select, self.kernel)
+        channels_in, filters = self.kernel.shape[2], self.kernel.shape[3]
+        return tf.reshape(kernel, [taps, taps, block * block * channels_in, block * block * filters])
+
+    def call(self, x):
+        blocks = tf.nn.space_to_depth(x, self.block)
+        return tf.nn.depth_to_space(tf.nn.conv2d(blocks, self.blocked_kernel(), 1, "VALID"), self.block)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("padding", "use_bias", "strides"):
+            config.pop(key, None)
+        return {**config, "block": self.block}
+
+
+@keras.utils.register_keras_serializable(package="cin_style")
+class UpsampleConv2D(keras.layers.Conv2D):
+    """Nearest x2 upsampling, 1-pixel reflection padding and a 3x3 convolution, at the input's resolution.
+
+    Same weights and function as ``UpSampling2D(2)`` -> ``ReflectionPad(1)`` ->
+    ``Conv2D(filters, 3, padding="valid", use_bias=False)``. Each of the four output
+    positions of a 2x2 block sees a 2x2 neighbourhood of the small input, so one
+    3x3 convolution of the (edge-padded) small input with 4 x filters outputs,
+    followed by DEPTH_TO_SPACE, gives the upsampled result: no tensor of the
+    upsampled size with the input's channels is ever made (the largest one of the
+    network at 1024 px), and the matrix product is 4x wider. Reflection padding
+    of the upsampled image by one pixel is edge padding of the small one.
+    """
+
+    def __init__(self, filters: int, **kwargs):
+        kwargs.update(padding="valid", use_bias=False)
+        kwargs.pop("kernel_size", None)
+        kwargs.pop("strides", None)
+        super().__init__(filters, 3, **kwargs)
+
+    def phase_kernel(self):
+        """[3, 3, C_in, 4*filters]: output channel (row phase, column phase, filter)."""
+        # select[d, p, k]: tap k of the upsampled conv at row phase p reads small-input row offset d - 1.
+        select = np.zeros((3, 2, 3), np.float32)
+        for p in range(2):
+            for k in range(3):
+                select[(p + k - 1) // 2 + 1, p, k] = 1.0
+        kernel = tf.einsum("dpy,eqx,yxio->deipqo", select, select, self.kernel)
+        channels_in, filters = self.kernel.shape[2], self.kernel.shape[3]
+        return tf.reshape(kernel, [3, 3, channels_in, 4 * filters])
+
+    def call(self, x):
+        x = _concat([x[:, :1], x, x[:, -1:]], axis=1)
+        x = _concat([x[:, :, :1], x, x[:, :, -1:]], axis=2)
+        return tf.nn.depth_to_space(tf.nn.conv2d(x, self.phase_kernel(), 1, "VALID"), 2)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("padding", "use_bias", "strides", "kernel_size"):
+            config.pop(key, None)
+        return config
 
 
 @keras.utils.register_keras_serializable(package="cin_style")
@@ -172,6 +270,8 @@ CUSTOM_OBJECTS = {
     "ReflectionPad": ReflectionPad,
     "SlicedReflectionPad": SlicedReflectionPad,
     "DepthToSpaceUpsample": DepthToSpaceUpsample,
+    "SpaceToDepthConv2D": SpaceToDepthConv2D,
+    "UpsampleConv2D": UpsampleConv2D,
     "PadToMultiple": PadToMultiple,
     "CropToReference": CropToReference,
 }

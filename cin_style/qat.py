@@ -60,12 +60,17 @@ _MOVING_LAYERS = (cin_layers.ReflectionPad, cin_layers.PadToMultiple, cin_layers
                   cin_layers.DepthToSpaceUpsample)
 
 
-def quantization_aware_network(model, equalize_with=None) -> keras.Model:
+def quantization_aware_network(model, equalize_with=None, layout: str = "plain") -> keras.Model:
     """The model's export network wrapped with fake-quantizers (same function before training).
 
-    ``equalize_with``: calibration samples for :func:`cin_style.export.equalize_channel_scales`.
+    ``equalize_with``: calibration samples for :func:`cin_style.export.equalize_channel_scales`;
+    ``layout``: the export layout (:func:`cin_style.export.export_network`). Only ``plain``
+    converts: in the others the kernels are rearranged from the stored ones by ops the
+    converter cannot carry per-channel quantization through ("mismatched quantized axes").
     """
-    network = export_network(model, equalize_with=equalize_with)
+    if layout != "plain":
+        raise ValueError(f"quantization-aware training supports the plain export layout only, got {layout!r}")
+    network = export_network(model, equalize_with=equalize_with, layout=layout)
 
     def annotate(layer):
         if isinstance(layer, cin_layers.ConditionalInstanceNorm):
@@ -82,7 +87,7 @@ def quantization_aware_network(model, equalize_with=None) -> keras.Model:
 
 
 def finetune_quantization_aware(model, crops: np.ndarray, steps: int = 200, learning_rate: float = 1e-4,
-                                seed: int = 0, log=None, equalize_with=None) -> keras.Model:
+                                seed: int = 0, log=None, equalize_with=None, layout: str = "plain") -> keras.Model:
     """Fine-tunes the quantization-aware network to match the float model's outputs.
 
     Args:
@@ -90,12 +95,13 @@ def finetune_quantization_aware(model, crops: np.ndarray, steps: int = 200, lear
       crops: [M, S, S, 3] float32 photos in [0, 1].
       steps: Adam steps, one photo and one random style (or blend) each.
       equalize_with: calibration samples; start from channel-equalized weights.
+      layout: the export layout (:func:`cin_style.export.export_network`).
 
     Returns:
       The fine-tuned quantization-aware tf_keras network (convert it with the TFLite converter).
     """
     crops = pad_to_size_multiple(np.asarray(crops, np.float32))  # the export network's size contract
-    qat = quantization_aware_network(model, equalize_with)
+    qat = quantization_aware_network(model, equalize_with, layout)
     n = model.num_styles
     rng = np.random.default_rng(seed)
     optimizer = keras.optimizers.Adam(learning_rate)

@@ -38,15 +38,32 @@ def exported(tiny_model, calibration, tmp_path_factory):
     return files
 
 
-def test_export_network_matches_the_training_network(tiny_model):
+@pytest.mark.parametrize("layout", ["fast", "compact", "plain"])
+def test_export_network_matches_the_training_network(tiny_model, layout):
     from cin_style.network import pad_to_size_multiple
 
     weights = np.array([[0.2, 0.0, 0.8]], np.float32)
+    network = export_network(tiny_model, layout=layout)
     for height, width in ((20, 28), (21, 30)):
         image = np.random.default_rng(1).random((1, height, width, 3), np.float32)
         # the export network takes multiples of 4; its caller pads and crops
-        exported = export_network(tiny_model)([pad_to_size_multiple(image), weights]).numpy()[:, :height, :width]
+        exported = network([pad_to_size_multiple(image), weights]).numpy()[:, :height, :width]
         np.testing.assert_allclose(exported, tiny_model.network([image, weights]).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("layout", ["compact", "plain"])
+def test_other_layouts_export_the_same_function(tiny_model, exported, layout, tmp_path):
+    """The fixture's files use the default layout, fast; the others trade speed for a smaller file."""
+    path = str(tmp_path / f"{layout}.tflite")
+    metadata = export_tflite(tiny_model, path, "float32", layout=layout)
+    assert metadata["layout"] == layout
+    assert json.loads(open(exported["float32"] + ".json").read())["layout"] == "fast"
+    image = np.random.default_rng(2).random((27, 34, 3), np.float32)
+    weights = np.eye(tiny_model.num_styles, dtype=np.float32)[1]
+    np.testing.assert_allclose(TFLiteStylizer(path).stylize_array(image, weights),
+                               TFLiteStylizer(exported["float32"]).stylize_array(image, weights), atol=1e-4)
+    with pytest.raises(ValueError, match="layout"):
+        export_tflite(tiny_model, str(tmp_path / "bad.tflite"), "float32", layout="tiny")
 
 
 def test_exported_graph_has_no_shape_dependent_ops(exported):
@@ -183,9 +200,14 @@ def test_quantization_aware_int8_export(tiny_model, calibration, tmp_path):
 
     crops = np.stack([center_crop(load_image(p).rgb, 32) for p in calibration]).astype(np.float32)
     path = tmp_path / "qat.tflite"
-    meta = export_tflite(tiny_model, path, "int8", representative=representative_images(calibration, 3, 32),
-                         qat_steps=20, qat_crops=crops)
-    assert meta["quantization_aware_steps"] == 20
+    representative = representative_images(calibration, 3, 32)
+    with pytest.raises(ValueError, match="plain layout"):
+        export_tflite(tiny_model, tmp_path / "fast.tflite", "int8", representative=representative, qat_steps=20,
+                      qat_crops=crops)
+    meta = export_tflite(tiny_model, path, "int8", representative=representative, qat_steps=20, qat_crops=crops,
+                         layout="plain")
+    assert meta["quantization_aware_steps"] == 20 and meta["layout"] == "plain"
+    assert not (tmp_path / "fast.tflite").exists()
     stylizer = TFLiteStylizer(path)
     for style in range(3):
         weights = np.eye(3, dtype=np.float32)[style]

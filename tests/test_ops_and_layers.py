@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 import tf_keras as keras
 
@@ -81,3 +82,38 @@ def test_reflection_pad_mirrors_without_repeating_the_edge():
     x = tf.reshape(tf.range(1.0, 4.0), [1, 1, 3, 1])
     padded = ops.reflection_pad(x, 0, 0, 1, 1).numpy().ravel()
     np.testing.assert_array_equal(padded, [2, 1, 2, 3, 2])
+
+
+@pytest.mark.parametrize("kernel_size,block,filters", [(9, 4, 3), (9, 2, 5), (3, 2, 4)])
+def test_space_to_depth_conv_equals_the_plain_conv(kernel_size, block, filters):
+    from cin_style.layers import SpaceToDepthConv2D
+
+    rng = np.random.default_rng(kernel_size + block)
+    x = rng.normal(size=(2, 16 + kernel_size - 1, 24 + kernel_size - 1, 6)).astype(np.float32)
+    plain = keras.layers.Conv2D(filters, kernel_size, padding="valid", use_bias=False)
+    blocked = SpaceToDepthConv2D(filters, kernel_size, block)
+    plain.build(x.shape)
+    blocked.build(x.shape)
+    blocked.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in plain.get_weights()])
+    plain.set_weights(blocked.get_weights())  # same weights, same shapes
+    np.testing.assert_allclose(blocked(x).numpy(), plain(x).numpy(), rtol=1e-4, atol=1e-4)
+    clone = SpaceToDepthConv2D.from_config(blocked.get_config())
+    assert (clone.block, clone.filters, clone.kernel_size) == (block, filters, (kernel_size, kernel_size))
+    with pytest.raises(ValueError, match="multiple of block"):
+        SpaceToDepthConv2D(3, 9, 3)
+
+
+def test_upsample_conv_equals_upsampling_padding_and_conv():
+    from cin_style.layers import ReflectionPad, UpsampleConv2D
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 5, 7, 6)).astype(np.float32)
+    layer = UpsampleConv2D(4)
+    out = layer(x).numpy()
+    plain = keras.layers.Conv2D(4, 3, padding="valid", use_bias=False)
+    plain.build((None, None, None, 6))
+    plain.set_weights(layer.get_weights())
+    reference = plain(ReflectionPad(1)(keras.layers.UpSampling2D(2)(x))).numpy()
+    assert out.shape == (2, 10, 14, 4)
+    np.testing.assert_allclose(out, reference, rtol=1e-4, atol=1e-4)
+    assert UpsampleConv2D.from_config(layer.get_config()).filters == 4
