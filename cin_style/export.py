@@ -191,8 +191,8 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
         first (:func:`equalize_channel_scales`; the same float function, better int8).
       layout: ``fast`` (default), ``compact`` or ``plain``: the same function with
         convolutions rearranged to fill XNNPACK's kernels, at the cost of bigger
-        kernels (full model, int8, 1024 px: 2.21 MB 388 ms, 1.97 MB 442 ms, 1.90 MB
-        650 ms; see :func:`cin_style.network.space_to_depth_block`).
+        kernels (full model, int8, 1024 px: 2.21 MB 376 ms, 1.97 MB 433 ms, 1.90 MB
+        627 ms; see :func:`cin_style.network.space_to_depth_block`).
 
     Returns:
       The metadata dict (also written as JSON).

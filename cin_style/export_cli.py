@@ -27,7 +27,7 @@ flags.DEFINE_enum("layout", "fast", ["fast", "compact", "plain"],
                   "How far convolutions are rearranged for XNNPACK (the same function either way): fast "
                   "(9x9 convs on pixel blocks, upsampling convs at the small resolution), compact (smaller "
                   "blocks, plain upsampling: smaller file, slower), plain (none). Full model, int8, 1024 px: "
-                  "2.21 MB 388 ms, 1.97 MB 442 ms, 1.90 MB 650 ms. With --qat_steps only plain (its default there).")
+                  "2.21 MB 376 ms, 1.97 MB 433 ms, 1.90 MB 627 ms. With --qat_steps only plain (its default there).")
 flags.DEFINE_bool("uint8_io", False, "int8: image input and output as uint8 0..255 instead of float 0..1.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output file.")
 
