@@ -32,7 +32,7 @@ from cin_style.atomic import atomic_write
 from cin_style.errors import ModelError
 from cin_style.model_format import CinModel
 from cin_style.layers import InstanceMoments
-from cin_style.network import EXPORT_LAYOUTS, SIZE_MULTIPLE, build_transform_network, pad_to_size_multiple
+from cin_style.network import SIZE_MULTIPLE, build_transform_network, pad_to_size_multiple
 
 __all__ = ["MODES", "export_tflite", "export_network", "equalize_channel_scales", "representative_images",
            "SIGNATURE_KEY"]
@@ -201,8 +201,6 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if uint8_io and mode != "int8":
         raise ValueError("uint8_io applies to int8 export only")
-    if layout not in EXPORT_LAYOUTS:
-        raise ValueError(f"layout must be one of {', '.join(EXPORT_LAYOUTS)}, got {layout!r}")
     equalize = bool(equalize and mode == "int8")
     if equalize and representative is None:
         raise ValueError("int8 export needs representative (calibration) samples")
