@@ -13,7 +13,7 @@ import tf_keras as keras
 
 from cin_style import ops
 
-__all__ = ["ConditionalInstanceNorm", "InstanceMoments", "ReflectionPad", "SlicedReflectionPad", "DepthToSpaceUpsample",
+__all__ = ["ConditionalInstanceNorm", "InstanceMoments", "ContrastStandardization", "ReflectionPad", "SlicedReflectionPad", "DepthToSpaceUpsample",
            "SpaceToDepthConv2D", "UpsampleConv2D", "PadToMultiple", "CropToReference", "CUSTOM_OBJECTS"]
 
 
@@ -33,15 +33,20 @@ class ConditionalInstanceNorm(keras.layers.Layer):
     Weights: ``gamma`` and ``beta``, each [N, C]; style i owns row i.
     ``centered=True`` computes the same function in the form TFLite's XNNPACK
     delegate accepts in int8 (see :func:`cin_style.ops.conditional_instance_norm`).
+    ``scaled_epsilon=True`` takes ``[features, style_weights, epsilon_scale]``: the
+    variance floor is ``epsilon * epsilon_scale`` ([B, 1, 1, 1]), for features that
+    were scaled by ``sqrt(epsilon_scale)`` (see :class:`ContrastStandardization`).
     """
 
-    def __init__(self, num_styles: int, epsilon: float = 1e-5, centered: bool = False, **kwargs):
+    def __init__(self, num_styles: int, epsilon: float = 1e-5, centered: bool = False,
+                 scaled_epsilon: bool = False, **kwargs):
         super().__init__(**kwargs)
         if int(num_styles) < 1:
             raise ValueError(f"num_styles must be >= 1, got {num_styles}")
         self.num_styles = int(num_styles)
         self.epsilon = float(epsilon)
         self.centered = bool(centered)
+        self.scaled_epsilon = bool(scaled_epsilon)
 
     def build(self, input_shape):
         feature_shape = input_shape[0]
@@ -53,13 +58,17 @@ class ConditionalInstanceNorm(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
-        features, style_weights, *moments = inputs
+        features, style_weights, *extra = inputs
+        if self.scaled_epsilon:
+            epsilon_scale, = extra
+            return ops.conditional_instance_norm(features, style_weights, self.gamma, self.beta,
+                                                 self.epsilon * epsilon_scale, centered=self.centered)
         return ops.conditional_instance_norm(features, style_weights, self.gamma, self.beta, self.epsilon,
-                                             centered=self.centered, moments=moments or None)
+                                             centered=self.centered, moments=extra or None)
 
     def get_config(self):
         return {**super().get_config(), "num_styles": self.num_styles, "epsilon": self.epsilon,
-                "centered": self.centered}
+                "centered": self.centered, "scaled_epsilon": self.scaled_epsilon}
 
 
 @keras.utils.register_keras_serializable(package="cin_style")
@@ -68,6 +77,39 @@ class InstanceMoments(keras.layers.Layer):
 
     def call(self, x):
         return list(ops.instance_moments(x))
+
+
+@keras.utils.register_keras_serializable(package="cin_style")
+class ContrastStandardization(keras.layers.Layer):
+    """Subtracts each channel's mean and multiplies by one scalar per image, 1 / its deviation.
+
+    Returns ``[x_std, scale_squared]``: ``x_std = (x - mean_c) * s`` with
+    ``s = 1 / sqrt(mean((x - mean_c)^2) + epsilon)`` (one scalar for all channels)
+    and ``scale_squared = s^2``, [B, 1, 1, 1]. The first convolution is linear and
+    unbiased, and its instance norm removes per-channel offsets and, given its
+    variance floor times ``s^2`` (``ConditionalInstanceNorm(scaled_epsilon=True)``),
+    any common positive scale exactly, so a network that starts with this layer
+    computes the same function. The export network uses it for int8: the image then
+    fills the same int8 range whatever its contrast, and so do the first norm's
+    statistics, which otherwise follow the photo's contrast and were the worst
+    quantized tensors of the model (their calibrated range clipped on quieter
+    photos).
+    """
+
+    def __init__(self, epsilon: float = 1e-4, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = float(epsilon)
+
+    def call(self, x):
+        centered = x - tf.reduce_mean(x, axis=[1, 2], keepdims=True)
+        # Spatial mean first, then over the 3 channels: XNNPACK reduces over H, W.
+        variance = tf.reduce_mean(tf.reduce_mean(centered * centered, axis=[1, 2], keepdims=True), axis=3,
+                                  keepdims=True)
+        scale = tf.math.rsqrt(variance + self.epsilon)
+        return [centered * scale, scale * scale]
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
 
 
 @keras.utils.register_keras_serializable(package="cin_style")
@@ -267,6 +309,7 @@ class CropToReference(keras.layers.Layer):
 CUSTOM_OBJECTS = {
     "ConditionalInstanceNorm": ConditionalInstanceNorm,
     "InstanceMoments": InstanceMoments,
+    "ContrastStandardization": ContrastStandardization,
     "ReflectionPad": ReflectionPad,
     "SlicedReflectionPad": SlicedReflectionPad,
     "DepthToSpaceUpsample": DepthToSpaceUpsample,

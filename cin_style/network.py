@@ -25,6 +25,7 @@ import tf_keras as keras
 
 from cin_style.layers import (
     ConditionalInstanceNorm,
+    ContrastStandardization,
     CropToReference,
     DepthToSpaceUpsample,
     InstanceMoments,
@@ -132,7 +133,8 @@ class _Builder:
         self.stats_tensors.extend(moments)
         return list(moments)
 
-    def conv_norm(self, x, channels: int, kernel: int, stride: int, name: str, activation: str | None = "relu"):
+    def conv_norm(self, x, channels: int, kernel: int, stride: int, name: str, activation: str | None = "relu",
+                  epsilon_scale=None):
         x = self.pad_layer(kernel // 2, name=f"{name}_pad")(x)
         block = space_to_depth_block(channels, kernel, self.layout) if self.for_export and stride == 1 else 1
         if block > 1:
@@ -140,7 +142,7 @@ class _Builder:
         else:
             x = keras.layers.Conv2D(channels, kernel, strides=stride, padding="valid", use_bias=False,
                                     name=f"{name}_conv")(x)
-        return self.norm(x, name, activation)
+        return self.norm(x, name, activation, epsilon_scale)
 
     def upsample_conv_norm(self, x, channels: int, name: str):
         if self.for_export and upsamples_at_low_resolution(channels, self.layout):
@@ -151,9 +153,13 @@ class _Builder:
             x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_upsample")(x)
         return self.conv_norm(x, channels, 3, 1, name)
 
-    def norm(self, x, name: str, activation: str | None):
-        x = ConditionalInstanceNorm(self.num_styles, centered=self.for_export, name=f"{name}_norm")(
-            [x, self.style_weights, *self._moments(x, name)])
+    def norm(self, x, name: str, activation: str | None, epsilon_scale=None):
+        if epsilon_scale is not None:
+            x = ConditionalInstanceNorm(self.num_styles, centered=self.for_export, scaled_epsilon=True,
+                                        name=f"{name}_norm")([x, self.style_weights, epsilon_scale])
+        else:
+            x = ConditionalInstanceNorm(self.num_styles, centered=self.for_export, name=f"{name}_norm")(
+                [x, self.style_weights, *self._moments(x, name)])
         if activation:
             x = keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
         return x
@@ -166,7 +172,7 @@ class _Builder:
 
 def build_transform_network(arch: Architecture, spatial_style_weights: bool = False,
                             for_export: bool = False, norm_stats: str = "compute",
-                            export_layout: str = "fast") -> keras.Model:
+                            export_layout: str = "fast", standardize_contrast: bool = True) -> keras.Model:
     """Builds the transform network for ``arch``.
 
     Inputs:
@@ -185,6 +191,9 @@ def build_transform_network(arch: Architecture, spatial_style_weights: bool = Fa
     ``export_layout`` (one of :data:`EXPORT_LAYOUTS`) trades file size for speed: how
     many 9x9 convs run on pixel blocks (:func:`space_to_depth_block`) and upsampling
     convs at the small resolution (:func:`upsamples_at_low_resolution`).
+    ``standardize_contrast`` (export only) starts it with
+    :class:`~cin_style.layers.ContrastStandardization`, which the first instance
+    norm cancels exactly; it keeps int8 ranges independent of the photo's contrast.
 
     ``norm_stats`` is for tiled stylization: ``"expose"`` adds every CIN's
     (mean, variance) as extra outputs, in network order; ``"fixed"`` takes them as
@@ -210,8 +219,12 @@ def build_transform_network(arch: Architecture, spatial_style_weights: bool = Fa
         raise ValueError(f"export_layout must be one of {', '.join(EXPORT_LAYOUTS)}, got {export_layout!r}")
     net = _Builder(layer_weights, n, for_export, norm_stats, export_layout)
 
-    x = image if for_export else PadToMultiple(SIZE_MULTIPLE, name="pad_to_multiple")(image)
-    x = net.conv_norm(x, width(32), 9, 1, "in")
+    epsilon_scale = None
+    if for_export and standardize_contrast:
+        x, epsilon_scale = ContrastStandardization(name="standardize_contrast")(image)
+    else:
+        x = image if for_export else PadToMultiple(SIZE_MULTIPLE, name="pad_to_multiple")(image)
+    x = net.conv_norm(x, width(32), 9, 1, "in", epsilon_scale=epsilon_scale)
     x = net.conv_norm(x, width(64), 3, 2, "down1")
     x = net.conv_norm(x, width(128), 3, 2, "down2")
     for i in range(arch.num_residual_blocks):

@@ -4,7 +4,8 @@ The export network (:func:`cin_style.export.export_network`) is wrapped by tfmot
 convolutions get tfmot's default 8-bit weight and activation fake-quantizers; the
 CIN layer gets a :class:`CINQuantizeConfig` that fake-quantizes its output to 8
 bits (its gamma/beta are tiny per-channel tables, mixed by the style weights);
-padding, cropping and upsampling layers only move values and get no quantizer.
+padding, cropping and upsampling layers only move values and get no quantizer,
+nor does the contrast standardization in front of the first convolution.
 The wrapped network is then fine-tuned to reproduce the float model's outputs
 (distillation on real photos crossed with the styles), so it learns to absorb the
 rounding, and converted to a fully integer TFLite model.
@@ -58,6 +59,9 @@ class CINQuantizeConfig(NoQuantizeConfig):
 
 _MOVING_LAYERS = (cin_layers.ReflectionPad, cin_layers.PadToMultiple, cin_layers.CropToReference,
                   cin_layers.DepthToSpaceUpsample)
+# Also without fake-quantizers: the contrast standardization in front of the first conv. Its rounding
+# in int8 is that of the 8-bit image itself (and tfmot's output quantizers take one output, it has two).
+_UNQUANTIZED_LAYERS = _MOVING_LAYERS + (cin_layers.ContrastStandardization,)
 
 
 def quantization_aware_network(model, equalize_with=None, layout: str = "plain") -> keras.Model:
@@ -75,7 +79,7 @@ def quantization_aware_network(model, equalize_with=None, layout: str = "plain")
     def annotate(layer):
         if isinstance(layer, cin_layers.ConditionalInstanceNorm):
             return _qk.quantize_annotate_layer(layer, CINQuantizeConfig())
-        if isinstance(layer, _MOVING_LAYERS):
+        if isinstance(layer, _UNQUANTIZED_LAYERS):
             return _qk.quantize_annotate_layer(layer, NoQuantizeConfig())
         return layer
 

@@ -51,6 +51,22 @@ def test_export_network_matches_the_training_network(tiny_model, layout):
         np.testing.assert_allclose(exported, tiny_model.network([image, weights]).numpy(), atol=1e-5)
 
 
+def test_contrast_standardization_is_cancelled_by_the_first_norm(tiny_model):
+    """The export network rescales the image by 1/its deviation (int8 ranges then do not follow the
+    photo's contrast); the first instance norm must cancel that exactly, also on a nearly flat photo,
+    where its variance floor matters."""
+    weights = np.array([[0.0, 1.0, 0.0]], np.float32)
+    network = export_network(tiny_model, layout="plain")
+    assert any(layer.name == "standardize_contrast" for layer in network.layers)
+    photo = np.random.default_rng(3).random((1, 24, 32, 3), np.float32)
+    for contrast in (1.0, 0.02):
+        detail = (photo - 0.5) * contrast
+        # The first norm removes per-channel offsets, so the mean-free image gives the same output
+        # without float32 cancellation (0.5 + detail loses ~1e-4 of it at this contrast).
+        expected = tiny_model.network([detail, weights]).numpy()
+        np.testing.assert_allclose(network([0.5 + detail, weights]).numpy(), expected, atol=1e-5)
+
+
 @pytest.mark.parametrize("layout", ["compact", "plain"])
 def test_other_layouts_export_the_same_function(tiny_model, exported, layout, tmp_path):
     """The fixture's files use the default layout, fast; the others trade speed for a smaller file."""
