@@ -14,10 +14,10 @@ rounding, and converted to a fully integer TFLite model.
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 import tf_keras as keras
 
 from cin_style import layers as cin_layers
+from cin_style.distillation import distill_outputs
 from cin_style.export import export_network
 from cin_style.network import pad_to_size_multiple
 from cin_style.optional_deps import import_tfmot
@@ -106,23 +106,5 @@ def finetune_quantization_aware(model, crops: np.ndarray, steps: int = 200, lear
     """
     crops = pad_to_size_multiple(np.asarray(crops, np.float32))  # the export network's size contract
     qat = quantization_aware_network(model, equalize_with, layout)
-    n = model.num_styles
-    rng = np.random.default_rng(seed)
-    optimizer = keras.optimizers.Adam(learning_rate)
-
-    @tf.function
-    def step(images, weights):
-        target = model.network([images, weights], training=False)
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(qat([images, weights], training=True) - target))
-        optimizer.apply_gradients(zip(tape.gradient(loss, qat.trainable_variables), qat.trainable_variables))
-        return loss
-
-    for i in range(int(steps)):
-        image = crops[rng.integers(len(crops))][None]
-        weights = np.eye(n, dtype=np.float32)[rng.integers(n)] if rng.random() < 0.8 else \
-            rng.dirichlet(np.ones(n)).astype(np.float32)
-        loss = step(tf.constant(image), tf.constant(weights[None]))
-        if log and (i + 1) % 50 == 0:
-            log(f"qat step {i + 1}/{steps}: mse to float {float(loss):.3g}")
+    distill_outputs(model.network, qat, crops, steps, learning_rate=learning_rate, seed=seed, log=log, label="qat")
     return qat

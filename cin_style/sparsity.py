@@ -14,9 +14,9 @@ gamma/beta tables stay dense (they are tiny and hold the styles).
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 import tf_keras as keras
 
+from cin_style.distillation import distill_outputs
 from cin_style.model_format import CinModel
 from cin_style.optional_deps import import_tfmot
 
@@ -64,31 +64,11 @@ def magnitude_prune(model: CinModel, crops: np.ndarray, sparsity: float = 0.5, s
     student = keras.models.clone_model(model.network)
     student.set_weights(model.network.get_weights())
     pruned_network = keras.models.clone_model(student, clone_function=wrap)
-    teacher = model.network
-    n = model.num_styles
-    rng = np.random.default_rng(seed)
-    optimizer = keras.optimizers.Adam(learning_rate)
     step_callback = sparsity_api.UpdatePruningStep()
     step_callback.set_model(pruned_network)
     step_callback.on_train_begin()
-
-    @tf.function
-    def train_step(images, weights):
-        target = teacher([images, weights], training=False)
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(pruned_network([images, weights], training=True) - target))
-        variables = pruned_network.trainable_variables
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return loss
-
-    for i in range(steps):
-        step_callback.on_train_batch_begin(batch=i)
-        image = crops[rng.integers(len(crops))][None]
-        weights = np.eye(n, dtype=np.float32)[rng.integers(n)] if rng.random() < 0.8 else \
-            rng.dirichlet(np.ones(n)).astype(np.float32)
-        loss = train_step(tf.constant(image), tf.constant(weights[None]))
-        if log and ((i + 1) % 50 == 0 or i + 1 == steps):
-            log(f"magnitude pruning step {i + 1}/{steps}: mse to the unpruned model {float(loss):.3g}")
+    distill_outputs(model.network, pruned_network, crops, steps, learning_rate=learning_rate, seed=seed, log=log,
+                    label="magnitude pruning", before_step=lambda i: step_callback.on_train_batch_begin(batch=i))
     step_callback.on_epoch_end(batch=steps)  # applies the final masks
 
     stripped = sparsity_api.strip_pruning(pruned_network)
