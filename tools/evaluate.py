@@ -45,11 +45,15 @@ def _load_cache(path):
     return cache
 
 
-def _save_json(path, data):
+def _save_text(path, text: str, suffix: str):
     from cin_style.atomic import atomic_write
 
-    with atomic_write(path, ".json") as handle:
-        handle.write(json.dumps(data, indent=2).encode("utf-8"))
+    with atomic_write(path, suffix) as handle:
+        handle.write(text.encode("utf-8"))
+
+
+def _save_json(path, data):
+    _save_text(path, json.dumps(data, indent=2), ".json")
 
 
 def main(argv):
@@ -87,8 +91,7 @@ def main(argv):
         _save_json(FLAGS.json, report)
     summary = markdown_summary(report)
     if FLAGS.markdown:
-        with open(FLAGS.markdown, "w", encoding="utf-8") as handle:
-            handle.write(summary)
+        _save_text(FLAGS.markdown, summary, ".md")
     print(summary)
 
 
