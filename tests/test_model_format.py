@@ -116,3 +116,39 @@ def test_missing_file(saved):
 def test_bad_style_names(name):
     with pytest.raises(ModelError):
         StyleInfo(name)
+
+
+def test_weight_average_of_snapshots(tmp_path):
+    import subprocess
+    import sys
+
+    from cin_style.averaging import average_models
+
+    first, second = make_tiny_model(seed=1), make_tiny_model(seed=2)
+    first.training_config, second.training_config = {"step": 100}, {"step": 200}
+    averaged = average_models([first, second])
+    for a, b, mean in zip(first.network.get_weights(), second.network.get_weights(), averaged.network.get_weights()):
+        np.testing.assert_allclose(mean, (a + b) / 2, rtol=1e-6)
+    assert averaged.style_names == first.style_names
+    assert averaged.training_config["weight_average"] == {"models": 2, "steps": [100, 200]}
+
+    renamed = make_tiny_model(seed=2)
+    renamed.styles = [StyleInfo(name=f"other_{i}") for i in range(renamed.num_styles)]
+    with pytest.raises(ModelError, match="styles"):
+        average_models([first, renamed])
+    with pytest.raises(ModelError, match="architecture"):
+        average_models([first, make_tiny_model(seed=2, num_styles=2)])
+    with pytest.raises(ValueError, match="at least two"):
+        average_models([first])
+
+    # the packaging tool averages comma-separated snapshots
+    for name, model in (("a", first), ("b", second)):
+        model.save(tmp_path / name)
+    tool = os.path.join(os.path.dirname(__file__), "..", "tools", "package_model.py")
+    result = subprocess.run([sys.executable, tool, "--model", f"{tmp_path / 'a'},{tmp_path / 'b'}",
+                             "--output", str(tmp_path / "packaged")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    packaged = load_model(tmp_path / "packaged")
+    assert packaged.training_config["weight_average"]["steps"] == [100, 200]
+    image = np.random.default_rng(0).random((1, 16, 16, 3), np.float32)
+    np.testing.assert_allclose(_outputs(packaged, image), _outputs(averaged, image), atol=2e-3)  # float16 storage

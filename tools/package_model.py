@@ -4,8 +4,12 @@
 Reads titles, artists and years from assets/styles/CREDITS.md, stores the weights as float16
 (after checking the outputs barely change) and writes cin_style/pretrained/.
 
+With several comma-separated --model directories (snapshots of one run), the package holds
+their weight average (cin_style.averaging).
+
 Example:
   python tools/package_model.py --model runs/bundled/model
+  python tools/package_model.py --model snaps/step_12350,snaps/step_12850,snaps/step_13350
 """
 
 import os
@@ -15,7 +19,7 @@ import sys
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "Trained model directory.")
+flags.DEFINE_list("model", None, "Trained model directory, or several snapshots of one run to average.")
 flags.DEFINE_string("output", None, "Destination (default: cin_style/pretrained in this checkout).")
 flags.DEFINE_float("min_psnr", 40.0, "Refuse float16 storage if outputs change more than this PSNR allows.")
 
@@ -38,11 +42,13 @@ def main(argv):
     del argv
     import numpy as np
 
+    from cin_style.averaging import average_models
     from cin_style.model_format import StyleInfo, load_model, save_model
 
     if not FLAGS.model:
         raise app.UsageError("--model is required")
-    model = load_model(FLAGS.model)
+    models = [load_model(path) for path in FLAGS.model]
+    model = models[0] if len(models) == 1 else average_models(models)
     table = credits()
     model.styles = [StyleInfo(s.name, *table.get(s.name, ("", "", "")), source_image=s.source_image)
                     for s in model.styles]
