@@ -48,6 +48,8 @@ flags.DEFINE_integer("num_residual_blocks", 5, "Residual blocks in the transform
 flags.DEFINE_integer("checkpoint_every", 200, "Steps between checkpoints (a SIGKILL loses at most this many).")
 flags.DEFINE_integer("log_every", 10, "Steps between progress lines and TensorBoard scalars.")
 flags.DEFINE_integer("sample_every", 500, "Steps between TensorBoard sample images (0: never).")
+flags.DEFINE_integer("snapshot_every", 0, "Keep the weights every this many steps in <output_dir>/snapshots/step_N "
+                     "(0: never), to average the last ones: tools/package_model.py --model a,b,...")
 flags.DEFINE_bool("resume", False, "Continue the run in --output_dir from its last checkpoint.")
 flags.DEFINE_string("base_model", None, "Add the --style_images to this trained model: only the new styles' "
                     "gamma/beta train; shared weights and old styles stay bit-identical.")
@@ -107,7 +109,7 @@ def config_from_flags():
         batch_size=FLAGS.batch_size,
         num_steps=FLAGS.num_steps, learning_rate=FLAGS.learning_rate, loss=loss, alpha=FLAGS.alpha,
         num_residual_blocks=FLAGS.num_residual_blocks, seed=FLAGS.seed, checkpoint_every=FLAGS.checkpoint_every,
-        log_every=FLAGS.log_every, sample_every=FLAGS.sample_every,
+        log_every=FLAGS.log_every, sample_every=FLAGS.sample_every, snapshot_every=FLAGS.snapshot_every,
         style_strengths=_parse_strengths(FLAGS.style_strengths), base_model=FLAGS.base_model,
         init_model=FLAGS.init_model, strategy=FLAGS.strategy, precision=FLAGS.precision,
         jit_compile=FLAGS.jit_compile)

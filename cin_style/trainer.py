@@ -82,6 +82,7 @@ class TrainConfig:
     checkpoint_every: int = 200
     log_every: int = 10
     sample_every: int = 500
+    snapshot_every: int = 0
     style_strengths: dict[str, float] = dataclasses.field(default_factory=dict)
     base_model: str | None = None
     init_model: str | None = None
@@ -95,7 +96,8 @@ class TrainConfig:
     def __post_init__(self):
         checks = {"image_size": self.image_size >= 16, "batch_size": self.batch_size >= 1,
                   "num_steps": self.num_steps >= 0, "learning_rate": self.learning_rate > 0,
-                  "checkpoint_every": self.checkpoint_every >= 1, "log_every": self.log_every >= 1}
+                  "checkpoint_every": self.checkpoint_every >= 1, "log_every": self.log_every >= 1,
+                  "snapshot_every": self.snapshot_every >= 0}
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f"{name} = {getattr(self, name)} is out of range")
@@ -127,7 +129,7 @@ class TrainConfig:
 # (precision too: variables and optimizer slots are float32 under both policies, so a run may
 # continue on a machine with or without bfloat16 instructions.)
 _RESUMABLE_CHANGES = {"num_steps", "checkpoint_every", "log_every", "sample_every", "max_checkpoints", "jit_compile",
-                      "strategy", "precision"}
+                      "strategy", "precision", "snapshot_every"}
 
 
 def _strategy(name: str) -> tf.distribute.Strategy:
@@ -329,6 +331,15 @@ class Trainer:
         self.model.training_config = {**self.model.training_config, **self.config.to_dict(), "step": self.current_step}
         save_model(self.model, os.path.join(self.config.output_dir, "model"), overwrite=True)
 
+    def save_snapshot(self) -> None:
+        """Keeps the current weights as ``snapshots/step_<N>`` (for weight averaging,
+        :mod:`cin_style.averaging`); checkpoints are pruned, snapshots are not."""
+        if not self._weights_are_finite():
+            raise TrainingDiverged(f"weights are not finite at step {self.current_step}; nothing was saved")
+        self.model.training_config = {**self.model.training_config, **self.config.to_dict(), "step": self.current_step}
+        save_model(self.model, os.path.join(self.config.output_dir, "snapshots", f"step_{self.current_step}"),
+                   overwrite=True)
+
     def _install_signal_handlers(self):
         previous = {}
 
@@ -391,6 +402,8 @@ class Trainer:
                     self._write_samples(sample, writer, step)
                 if step % config.checkpoint_every == 0:
                     self.save_checkpoint()
+                if config.snapshot_every and step % config.snapshot_every == 0:
+                    self.save_snapshot()
                 if self.stop_reason:
                     self.save_checkpoint()
                     self.log(f"stopped by {self.stop_reason} at step {step}; checkpoint saved. "

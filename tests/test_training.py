@@ -92,6 +92,18 @@ def test_resume_matches_an_uninterrupted_run(data, tmp_path):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5, err_msg=a.name)
 
 
+def test_snapshots_for_weight_averaging(data, tmp_path):
+    from cin_style.averaging import average_models
+
+    Trainer(_config(data, tmp_path / "run", num_steps=6, snapshot_every=3)).run()
+    snapshots = sorted(os.listdir(tmp_path / "run" / "snapshots"))
+    assert snapshots == ["step_3", "step_6"]
+    models = [load_model(tmp_path / "run" / "snapshots" / name) for name in snapshots]
+    assert [m.training_config["step"] for m in models] == [3, 6]
+    assert not np.allclose(models[0].network.get_weights()[0], models[1].network.get_weights()[0])
+    assert average_models(models).training_config["weight_average"]["steps"] == [3, 6]
+
+
 def test_resume_refuses_changed_settings(data, tmp_path):
     Trainer(_config(data, tmp_path / "run", num_steps=2)).run()
     with pytest.raises(ValueError, match="learning_rate"):
