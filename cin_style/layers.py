@@ -13,8 +13,9 @@ import tf_keras as keras
 
 from cin_style import ops
 
-__all__ = ["ConditionalInstanceNorm", "InstanceMoments", "ContrastStandardization", "ReflectionPad", "SlicedReflectionPad", "DepthToSpaceUpsample",
-           "SpaceToDepthConv2D", "UpsampleConv2D", "PadToMultiple", "CropToReference", "CUSTOM_OBJECTS"]
+__all__ = ["ConditionalInstanceNorm", "InstanceMoments", "ContrastStandardization", "ReflectionPad",
+           "SlicedReflectionPad", "DepthToSpaceUpsample", "SpaceToDepthConv2D", "UpsampleConv2D", "PadToMultiple",
+           "CropToReference", "CUSTOM_OBJECTS"]
 
 
 @keras.utils.register_keras_serializable(package="cin_style")

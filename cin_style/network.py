@@ -154,12 +154,9 @@ class _Builder:
         return self.conv_norm(x, channels, 3, 1, name)
 
     def norm(self, x, name: str, activation: str | None, epsilon_scale=None):
-        if epsilon_scale is not None:
-            x = ConditionalInstanceNorm(self.num_styles, centered=self.for_export, scaled_epsilon=True,
-                                        name=f"{name}_norm")([x, self.style_weights, epsilon_scale])
-        else:
-            x = ConditionalInstanceNorm(self.num_styles, centered=self.for_export, name=f"{name}_norm")(
-                [x, self.style_weights, *self._moments(x, name)])
+        extra = [epsilon_scale] if epsilon_scale is not None else self._moments(x, name)
+        x = ConditionalInstanceNorm(self.num_styles, centered=self.for_export, scaled_epsilon=epsilon_scale is not None,
+                                    name=f"{name}_norm")([x, self.style_weights, *extra])
         if activation:
             x = keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
         return x

@@ -325,20 +325,23 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         """Writes a checkpoint and a model snapshot, unless some weight is NaN/Inf."""
-        if not self._weights_are_finite():
-            raise TrainingDiverged(f"weights are not finite at step {self.current_step}; nothing was saved")
+        self._check_finite()
         self.manager.save(checkpoint_number=self.current_step)
-        self.model.training_config = {**self.model.training_config, **self.config.to_dict(), "step": self.current_step}
-        save_model(self.model, os.path.join(self.config.output_dir, "model"), overwrite=True)
+        self._save_model(os.path.join(self.config.output_dir, "model"))
 
     def save_snapshot(self) -> None:
         """Keeps the current weights as ``snapshots/step_<N>`` (for weight averaging,
         :mod:`cin_style.averaging`); checkpoints are pruned, snapshots are not."""
+        self._check_finite()
+        self._save_model(os.path.join(self.config.output_dir, "snapshots", f"step_{self.current_step}"))
+
+    def _check_finite(self) -> None:
         if not self._weights_are_finite():
             raise TrainingDiverged(f"weights are not finite at step {self.current_step}; nothing was saved")
+
+    def _save_model(self, path: str) -> None:
         self.model.training_config = {**self.model.training_config, **self.config.to_dict(), "step": self.current_step}
-        save_model(self.model, os.path.join(self.config.output_dir, "snapshots", f"step_{self.current_step}"),
-                   overwrite=True)
+        save_model(self.model, path, overwrite=True)
 
     def _install_signal_handlers(self):
         previous = {}
