@@ -231,3 +231,55 @@ def test_quantization_aware_int8_export(tiny_model, calibration, tmp_path):
         # The pipeline works end to end; 20 steps on a 4-channel random network prove nothing about
         # QAT versus post-training quality (measured on the real model, see README).
         assert _psnr(stylizer.stylize_array(crops[0], weights), expected) > 15
+
+
+def test_quantile_ranges_lie_inside_the_calibrated_ranges_and_narrow_with_the_quantile(tiny_model, calibration):
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    from cin_style import calibration as ranges_lib
+    from cin_style.export import _converter
+
+    representative = representative_images(calibration, 3, 32)
+    network = export_network(tiny_model, equalize_with=representative)
+    calibrated = ranges_lib.calibrate_only(_converter(tiny_model, "int8", representative, False, network))
+    tensors = flatbuffer_utils.convert_bytearray_to_object(calibrated).subgraphs[0].tensors
+    recorded = {i: (float(t.quantization.min[0]), float(t.quantization.max[0])) for i, t in enumerate(tensors)
+                if t.quantization is not None and t.quantization.min is not None}
+    ranges = ranges_lib.quantile_ranges(calibrated, representative, [1.0, 0.99])
+    assert set(ranges[1.0]) == set(ranges[0.99]) == set(recorded)
+    images = [sample["image"] for sample in representative()]
+    image_tensor = next(i for i, t in enumerate(tensors) if t.name == b"serving_default_image:0")
+    assert ranges[1.0][image_tensor] == pytest.approx((min(map(np.min, images)), max(map(np.max, images))))
+    # Where no op overwrote its input in place before the calibrator logged it, both measure the same.
+    agree = sum(np.allclose(ranges[1.0][i], recorded[i], rtol=1e-3, atol=1e-5) for i in recorded)
+    assert agree >= 0.8 * len(recorded)
+    narrower = 0
+    for index, (low, high) in ranges[1.0].items():
+        low_q, high_q = ranges[0.99][index]
+        assert low - 1e-6 <= low_q <= high_q <= high + 1e-6, tensors[index].name
+        narrower += (high_q - low_q) < 0.95 * (high - low)
+    assert narrower >= 10  # the full-resolution activations lose their outliers
+    with pytest.raises(ValueError, match="quantiles must lie in"):
+        ranges_lib.quantile_ranges(calibrated, representative, [0.2])
+
+
+def test_int8_export_with_quantile_ranges(tiny_model, exported, calibration, tmp_path):
+    """The default int8 export narrows activation ranges to quantiles; None keeps the calibrator's."""
+    from ai_edge_litert.interpreter import Interpreter
+    from cin_style.calibration import DEFAULT_RANGE_QUANTILE
+
+    path = tmp_path / "minmax.tflite"
+    representative = representative_images(calibration, 3, 32)
+    meta = export_tflite(tiny_model, path, "int8", representative=representative, range_quantile=None)
+    assert meta["activation_ranges"] == "calibrated min/max"
+    assert json.load(open(exported["int8"] + ".json"))["activation_ranges"] == f"quantile {DEFAULT_RANGE_QUANTILE}"
+    assert json.load(open(exported["float32"] + ".json"))["activation_ranges"] is None
+
+    def scales(file):
+        return {t["name"]: t["quantization"][0] for t in Interpreter(model_path=str(file)).get_tensor_details()
+                if t["dtype"] == np.int8 and len(t["shape"]) == 4}
+    minmax, clipped = scales(path), scales(exported["int8"])
+    assert sum(clipped[name] < 0.95 * minmax[name] for name in set(minmax) & set(clipped)) >= 5
+    with pytest.raises(ValueError, match="range_quantile must lie in"):
+        export_tflite(tiny_model, tmp_path / "bad.tflite", "int8", representative=representative, range_quantile=0.3)
+    assert not (tmp_path / "bad.tflite").exists()
