@@ -132,3 +132,25 @@ def test_auto_style_scale_leaves_small_images_alone_and_shrinks_large_ones(tiny_
     halved = np.asarray(cin_style.stylize(photo, 1, model=tiny_model_dir, style_scale=2), float)
     np.testing.assert_array_equal(auto, halved)
     assert np.abs(auto - np.asarray(full, float)).mean() > 1
+
+
+def test_border_margin_mirrors_the_image_and_crops_back():
+    from cin_style.controls import with_border_margin
+
+    seen = []
+
+    def record(rgb, weights):
+        seen.append((rgb, weights))
+        return rgb * 0.5
+
+    rgb = np.random.default_rng(0).random((20, 30, 3), np.float32)
+    regions = np.random.default_rng(1).random((20, 30, 2), np.float32)
+    out = with_border_margin(record, rgb, regions, margin=8)
+    padded, weights = seen[-1]
+    assert padded.shape == (36, 46, 3) and weights.shape == (36, 46, 2)
+    np.testing.assert_array_equal(padded[7, 8:-8], rgb[1])  # mirrored, not repeated: row -1 is row 1
+    np.testing.assert_array_equal(weights[:8, 8:-8], np.broadcast_to(regions[0], (8, 30, 2)))
+    np.testing.assert_allclose(out, rgb * 0.5)
+    tiny = np.random.default_rng(2).random((4, 5, 3), np.float32)
+    np.testing.assert_allclose(with_border_margin(record, tiny, np.ones(2, np.float32), margin=8), tiny * 0.5)
+    assert seen[-1][0].shape == (10, 13, 3)  # the margin shrinks to side - 1 on small images
