@@ -28,7 +28,8 @@ import itertools
 
 import numpy as np
 
-__all__ = ["DEFAULT_RANGE_QUANTILE", "calibrate_only", "quantile_ranges", "with_ranges", "quantize_calibrated", "quantize_with_ranges"]
+__all__ = ["DEFAULT_RANGE_QUANTILE", "calibrate_only", "quantile_ranges", "with_ranges", "quantize_calibrated",
+           "quantize_with_ranges"]
 
 # Tensors with fewer values per sample keep their min/max range.
 MIN_VALUES_FOR_QUANTILE = 4096

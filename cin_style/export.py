@@ -209,7 +209,8 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
     if uint8_io and mode != "int8":
         raise ValueError("uint8_io applies to int8 export only")
     if range_quantile is not None and not 0.5 < range_quantile <= 1.0:
-        raise ValueError(f"range_quantile must lie in (0.5, 1] or be None, got {range_quantile}")
+        raise ValueError(f"range_quantile must lie in (0.5, 1] (None or, on the command line, 0: the converter's "
+                         f"own ranges), got {range_quantile}")
     if mode != "int8" or qat_steps:
         range_quantile = None  # quantization-aware training learns its own ranges
     equalize = bool(equalize and mode == "int8")

@@ -30,8 +30,9 @@ flags.DEFINE_enum("layout", "fast", ["fast", "compact", "plain"],
                   "blocks, plain upsampling: smaller file, slower), plain (none). Full model, int8, 1024 px: "
                   "2.21 MB 376 ms, 1.97 MB 433 ms, 1.90 MB 627 ms. With --qat_steps only plain (its default there).")
 flags.DEFINE_float("range_quantile", DEFAULT_RANGE_QUANTILE, "int8: activation ranges from per-sample quantiles "
-                   "of each tensor (0.9995: every calibration sample keeps all but 0.05%% of a tensor's values at either end inside "
-                   "its range); 0: the converter's calibrated min/max (1.6 dB lower median PSNR on the bundled model).")
+                   "of each tensor (0.9995: in every calibration sample all but 0.05 percent of a tensor's values "
+                   "at either end lie inside its range); 0: the converter's calibrated min/max (1.6 dB lower "
+                   "median PSNR on the bundled model).")
 flags.DEFINE_bool("uint8_io", False, "int8: image input and output as uint8 0..255 instead of float 0..1.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output file.")
 
