@@ -52,10 +52,10 @@ def calibrate_only(converter, max_samples: int | None = None) -> bytes:
     return bytes(converter.convert())
 
 
-def _ranged_tensors(model_object) -> dict[int, tuple[float, float]]:
-    tensors = model_object.subgraphs[0].tensors
-    return {i: (float(t.quantization.min[0]), float(t.quantization.max[0])) for i, t in enumerate(tensors)
-            if t.quantization is not None and t.quantization.min is not None and len(t.quantization.min) == 1}
+def _ranged_tensors(model_object) -> list[int]:
+    """Indices of the tensors the calibration gave one (per-tensor) min/max."""
+    return [i for i, t in enumerate(model_object.subgraphs[0].tensors)
+            if t.quantization is not None and t.quantization.min is not None and len(t.quantization.min) == 1]
 
 
 def quantile_ranges(calibrated: bytes, samples, quantiles) -> dict[float, dict[int, tuple[float, float]]]:
@@ -78,7 +78,7 @@ def quantile_ranges(calibrated: bytes, samples, quantiles) -> dict[float, dict[i
     quantiles = sorted({float(q) for q in quantiles})
     if not quantiles or not all(0.5 < q <= 1.0 for q in quantiles):
         raise ValueError(f"quantiles must lie in (0.5, 1], got {quantiles}")
-    tensors = sorted(_ranged_tensors(flatbuffer_utils.convert_bytearray_to_object(calibrated)))
+    tensors = _ranged_tensors(flatbuffer_utils.convert_bytearray_to_object(calibrated))
     # No delegate: XNNPACK would keep intermediate tensors to itself.
     interpreter = Interpreter(model_content=calibrated, experimental_preserve_all_tensors=True,
                               experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)

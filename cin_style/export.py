@@ -29,7 +29,7 @@ import tensorflow as tf
 import tf_keras
 
 from cin_style.atomic import atomic_write
-from cin_style.calibration import DEFAULT_RANGE_QUANTILE
+from cin_style.calibration import DEFAULT_RANGE_QUANTILE, quantize_with_ranges
 from cin_style.errors import ModelError
 from cin_style.model_format import CinModel
 from cin_style.layers import InstanceMoments
@@ -232,8 +232,6 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
         if range_quantile is None:
             content = converter.convert()
         else:
-            from cin_style.calibration import quantize_with_ranges
-
             content = quantize_with_ranges(converter, representative, range_quantile, uint8_io)
     except Exception as exc:  # the converter's own errors are long MLIR dumps
         raise ModelError(f"TFLite conversion failed for mode {mode}: {str(exc).splitlines()[0][:500]}") from exc

@@ -86,7 +86,8 @@ def main(argv):
                 crops = np.stack([center_crop(load_image(p).rgb, FLAGS.calibration_size) for p in photos])
         metadata = export_tflite(model, FLAGS.output, FLAGS.mode, representative=representative,
                                  uint8_io=FLAGS.uint8_io, qat_steps=FLAGS.qat_steps, qat_crops=crops,
-                                 equalize=FLAGS.equalize, layout=_layout(), range_quantile=FLAGS.range_quantile or None,
+                                 equalize=FLAGS.equalize, layout=_layout(),
+                                 range_quantile=FLAGS.range_quantile or None,
                                  log=lambda line: print(line, file=sys.stderr, flush=True))
     except (CinStyleError, ValueError) as exc:
         print(f"export: error: {exc}", file=sys.stderr)
