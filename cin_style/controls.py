@@ -15,7 +15,7 @@ from cin_style.errors import StyleError
 from cin_style.images import load_image
 
 __all__ = ["preserve_color", "apply_strength", "region_weights", "resolve_style_scale", "stylize_at_scale",
-           "with_border_margin", "BORDER_MARGIN", "AUTO_STYLE_SCALE_PIXELS"]
+           "add_border_margin", "with_border_margin", "BORDER_MARGIN", "AUTO_STYLE_SCALE_PIXELS"]
 
 # ``style_scale="auto"`` stylizes images larger than this at this many pixels (and resizes back), so a
 # 24 MP photo gets the strokes of the same painting at 1 MP instead of a fine dust of texture
@@ -132,10 +132,22 @@ def _resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
 BORDER_MARGIN = 8
 
 
+def add_border_margin(array: np.ndarray, margin: int = BORDER_MARGIN, mode: str = "reflect"):
+    """``array`` ([H, W, C]) padded by ``margin`` pixels on every side (at most H - 1 and W - 1:
+    a mirror needs that much image), mirrored (numpy's ``reflect``: the edge row is not
+    repeated) or with ``mode`` ``edge``. Returns ``(padded, (pad_h, pad_w))``; the image lies at
+    ``padded[pad_h:pad_h + H, pad_w:pad_w + W]``. The Android sample's native padding
+    reproduces this (golden vectors in ``android_demo/golden/pixels.json``)."""
+    height, width = array.shape[:2]
+    pad_h, pad_w = max(0, min(margin, height - 1)), max(0, min(margin, width - 1))
+    pad = [(pad_h, pad_h), (pad_w, pad_w)] + [(0, 0)] * (array.ndim - 2)
+    return np.pad(array, pad, mode=mode), (pad_h, pad_w)
+
+
 def with_border_margin(stylize_array, rgb: np.ndarray, weights: np.ndarray,
                        margin: int = BORDER_MARGIN) -> np.ndarray:
-    """Runs ``stylize_array`` on ``rgb`` mirror-padded by ``margin`` pixels on every side and crops
-    the result back.
+    """Runs ``stylize_array`` on ``rgb`` mirror-padded by ``margin`` pixels on every side
+    (:func:`add_border_margin`) and crops the result back.
 
     The stride-2 stages sample rows and columns from the top-left, so the network treats
     the bottom and right edges differently from the rest: the bundled model drew a 2-3 px
@@ -144,14 +156,10 @@ def with_border_margin(stylize_array, rgb: np.ndarray, weights: np.ndarray,
     moves that band outside the kept picture, for about 3% more work at 1024 px.
     """
     height, width = rgb.shape[:2]
-    pad_h, pad_w = min(margin, height - 1), min(margin, width - 1)
-    if pad_h <= 0 and pad_w <= 0:
-        return stylize_array(rgb, weights)
-    pad = [(pad_h, pad_h), (pad_w, pad_w)]
-    rgb = np.pad(rgb, pad + [(0, 0)], mode="reflect")
+    padded, (pad_h, pad_w) = add_border_margin(rgb, margin)
     if weights.ndim == 3:
-        weights = np.pad(weights, pad + [(0, 0)], mode="edge")
-    return stylize_array(rgb, weights)[pad_h:pad_h + height, pad_w:pad_w + width]
+        weights, _ = add_border_margin(weights, margin, mode="edge")
+    return stylize_array(padded, weights)[pad_h:pad_h + height, pad_w:pad_w + width]
 
 
 def stylize_at_scale(stylize_array, rgb: np.ndarray, weights: np.ndarray, scale: float,

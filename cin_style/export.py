@@ -4,10 +4,12 @@ Signature (stable; the Android sample depends on it), ``serving_default``:
 
 - input ``image``: [1, H, W, 3] float32 RGB in [0, 1] (uint8 0..255 with
   ``uint8_io``); H and W are resizable at run time and must be multiples of 4
-  (``size_multiple`` in the metadata). Callers mirror-pad the bottom and right
-  edges up to the next multiple and crop the output back
-  (:func:`cin_style.network.pad_to_size_multiple`; the Python backend and the
-  Android sample do). Doing this outside keeps every tensor shape a static
+  (``size_multiple`` in the metadata). Callers mirror-pad ``border_margin``
+  pixels on every side (at most the side minus 1; it keeps the stride-2 stages'
+  edge band out of the picture, :func:`cin_style.controls.add_border_margin`),
+  then the bottom and right edges up to the next multiple, and crop the output
+  back (:func:`cin_style.network.pad_to_size_multiple`; the Python backend and
+  the Android sample do). Doing this outside keeps every tensor shape a static
   function of the input size: a graph that padded itself needs SHAPE-dependent
   slices, which make LiteRT re-prepare every op (rebuilding XNNPACK's conv
   indirection buffers) on every run.
@@ -30,6 +32,7 @@ import tf_keras
 
 from cin_style.atomic import atomic_write
 from cin_style.calibration import DEFAULT_RANGE_QUANTILE, quantize_with_ranges
+from cin_style.controls import BORDER_MARGIN
 from cin_style.errors import ModelError
 from cin_style.model_format import CinModel
 from cin_style.layers import InstanceMoments
@@ -245,8 +248,10 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
         "styles": [{"index": i, **dataclasses.asdict(s)} for i, s in enumerate(model.styles)],
         "io": _io_spec(content),
         "size_multiple": SIZE_MULTIPLE,
+        "border_margin": BORDER_MARGIN,
         "value_ranges": {"image": ("uint8 0..255" if uint8_io else "float32 0..1") +
-                         f"; H and W multiples of {SIZE_MULTIPLE} (mirror-pad bottom/right, crop the output)",
+                         f"; H and W multiples of {SIZE_MULTIPLE} (mirror-pad border_margin on every side, "
+                         "then bottom/right to the multiple; crop the output)",
                          "style_weights": ("uint8, quantized with io.inputs.style_weights.quantization from "
                                            "weights normalized to sum 1" if uint8_io else
                                            "float32 >= 0, positive sum (divided by the sum inside)"),

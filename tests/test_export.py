@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import cin_style
+from cin_style.controls import BORDER_MARGIN
 from cin_style.export import MODES, export_tflite, export_network, representative_images
 from cin_style.tflite_backend import TFLiteStylizer
 
@@ -160,6 +161,7 @@ def test_metadata_matches_the_tensors(tiny_model, exported):
         assert meta["mode"] == mode and [s["name"] for s in meta["styles"]] == tiny_model.style_names
         assert meta["channel_equalization"] == (mode == "int8")
         assert meta["size_multiple"] == 4
+        assert meta["border_margin"] == BORDER_MARGIN  # the Android sample pads this much around the photo
         runner = Interpreter(model_path=path).get_signature_runner(meta["signature"])
         for kind, details in (("inputs", runner.get_input_details()), ("outputs", runner.get_output_details())):
             assert set(meta["io"][kind]) == set(details)

@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from cin_style.controls import BORDER_MARGIN, add_border_margin
 from cin_style.images import load_image, to_pil
 from cin_style.network import pad_to_size_multiple
 from cin_style.tflite_backend import dequantize, quantize
@@ -17,7 +18,8 @@ from cin_style.tflite_backend import dequantize, quantize
 PIXELS = [0xFF000000, 0xFFFFFFFF, 0xFF804020, 0x80FF0001, 0xFF7F7F7F, 0x12345678, 0xFF01FE80, 0x00000000]
 OUTPUT_FLOATS = [-0.1, 0.0, 0.5, 0.501960814, 1.0, 1.7, 0.25, 0.75, 0.001, 0.998, 0.3333333, 0.6666667]
 QUANTIZED_OUTPUTS = [-128, -1, 0, 1, 127, 50, -77, 12, 99]
-MIRROR_SIZES = [(5, 6), (4, 4), (7, 9)]  # (height, width) of the mirror-padding cases
+# (height, width, margin) of the mirror-padding cases: margins cut to side - 1, none, full
+MIRROR_CASES = [(5, 6, BORDER_MARGIN), (4, 4, 0), (7, 9, BORDER_MARGIN), (20, 13, BORDER_MARGIN), (9, 4, 2)]
 QUANTIZATIONS = [{"scale": float(np.float32(1 / 255)), "zero_point": -128, "signed": True},
                  {"scale": 0.0078125, "zero_point": 0, "signed": True},
                  {"scale": float(np.float32(1 / 255)), "zero_point": 0, "signed": False}]
@@ -53,10 +55,12 @@ def golden():
         pixels = rgb_to_argb(np.asarray(to_pil(floats_out[None]))[0])
         data["from_quantized"].append({**q, "values": [int(v) for v in values], "pixels": pixels})
     data["mirror_pad"] = []
-    for height, width in MIRROR_SIZES:
+    for height, width, margin in MIRROR_CASES:
         source = np.arange(height * width, dtype=np.int32).reshape(height, width, 1) * 7919 - 123456
-        padded = pad_to_size_multiple(source)  # the library's own padding of model inputs
+        inner, (margin_y, margin_x) = add_border_margin(source, margin)
+        padded = pad_to_size_multiple(inner)  # the library's own padding of model inputs
         data["mirror_pad"].append({"mirror_width": width, "mirror_height": height,
+                                   "mirror_margin_x": margin_x, "mirror_margin_y": margin_y,
                                    "mirror_padded_width": int(padded.shape[1]),
                                    "mirror_padded_height": int(padded.shape[0]),
                                    "mirror_source": [int(v) for v in source.ravel()],

@@ -111,14 +111,17 @@ public final class PixelConverterHostTest {
     }
 
     private static void mirrorPadVectors(String json) {
-        for (int k = 0; k < 3; k++) {
+        int cases = (int) Pattern.compile("\"mirror_width\"").matcher(json).results().count();
+        check(cases >= 5, "golden file has " + cases + " mirror_pad cases, expected at least 5");
+        for (int k = 0; k < cases; k++) {
             int width = (int) scalar(json, "mirror_width", k), height = (int) scalar(json, "mirror_height", k);
+            int marginX = (int) scalar(json, "mirror_margin_x", k), marginY = (int) scalar(json, "mirror_margin_y", k);
             int paddedWidth = (int) scalar(json, "mirror_padded_width", k);
             int paddedHeight = (int) scalar(json, "mirror_padded_height", k);
             int[] source = ints(numbers(json, "mirror_source", k));
             int[] expected = ints(numbers(json, "mirror_padded", k));
             int[] got = new int[paddedWidth * paddedHeight];
-            PixelConverter.mirrorPad(source, width, height, got, paddedWidth, paddedHeight);
+            PixelConverter.mirrorPad(source, width, height, marginX, marginY, got, paddedWidth, paddedHeight);
             for (int i = 0; i < got.length; i++) {
                 check(got[i] == expected[i], "mirror_pad #" + k + " [" + i + "] " + got[i] + " != " + expected[i]);
             }
@@ -177,13 +180,19 @@ public final class PixelConverterHostTest {
         expect(NullPointerException.class, "null output array",
                () -> PixelConverter.floatToArgb(ok, 3, 4, null));
         expect(NullPointerException.class, "null padded array",
-               () -> PixelConverter.mirrorPad(pixels, 3, 4, null, 4, 4));
+               () -> PixelConverter.mirrorPad(pixels, 3, 4, 0, 0, null, 4, 4));
         expect(IllegalArgumentException.class, "padding past the mirror",
-               () -> PixelConverter.mirrorPad(pixels, 3, 4, new int[64], 8, 4));
+               () -> PixelConverter.mirrorPad(pixels, 3, 4, 0, 0, new int[64], 8, 4));
         expect(IllegalArgumentException.class, "padded smaller than the image",
-               () -> PixelConverter.mirrorPad(pixels, 3, 4, new int[12], 2, 4));
+               () -> PixelConverter.mirrorPad(pixels, 3, 4, 0, 0, new int[12], 2, 4));
+        expect(IllegalArgumentException.class, "padded smaller than the image and margins",
+               () -> PixelConverter.mirrorPad(pixels, 3, 4, 1, 1, new int[64], 4, 6));
+        expect(IllegalArgumentException.class, "margin as wide as the image",
+               () -> PixelConverter.mirrorPad(pixels, 3, 4, 3, 0, new int[64], 12, 4));
+        expect(IllegalArgumentException.class, "negative margin",
+               () -> PixelConverter.mirrorPad(pixels, 3, 4, 0, -1, new int[64], 4, 4));
         expect(IllegalArgumentException.class, "padded array too short",
-               () -> PixelConverter.mirrorPad(pixels, 3, 4, new int[15], 4, 4));
+               () -> PixelConverter.mirrorPad(pixels, 3, 4, 0, 0, new int[15], 4, 4));
     }
 
     private static double medianMs(Call call) {

@@ -57,18 +57,29 @@ void cin_quantized_to_argb(const void *values, size_t count, int32_t *pixels, fl
     }
 }
 
-static inline int reflect(int i, int size) { return i < size ? i : 2 * (size - 1) - i; }
+/* numpy.pad "reflect" of one index into [0, size): needs -size < i < 2 * size - 1. */
+static inline int reflect(int i, int size) { return i < 0 ? -i : (i < size ? i : 2 * (size - 1) - i); }
 
-int cin_argb_mirror_pad(const int32_t *pixels, int width, int height, int32_t *padded, int padded_width,
-                        int padded_height) {
-    if (width < 1 || height < 1 || padded_width < width || padded_height < height ||
-        (long long)padded_width > 2LL * width - 1 || (long long)padded_height > 2LL * height - 1) {
+/* Source index of padded index i: the multiple padding reflects the inner (margin-padded) image,
+ * whose index j reflects the source at j - margin. */
+static inline int padded_source(int i, int size, int margin) {
+    return reflect(reflect(i, size + 2 * margin) - margin, size);
+}
+
+int cin_argb_mirror_pad(const int32_t *pixels, int width, int height, int margin_x, int margin_y, int32_t *padded,
+                        int padded_width, int padded_height) {
+    if (width < 1 || height < 1 || margin_x < 0 || margin_y < 0 || margin_x > width - 1 || margin_y > height - 1) {
+        return -1;
+    }
+    const long long inner_width = (long long)width + 2LL * margin_x, inner_height = (long long)height + 2LL * margin_y;
+    if (padded_width < inner_width || padded_height < inner_height || padded_width > 2 * inner_width - 1 ||
+        padded_height > 2 * inner_height - 1) {
         return -1;
     }
     for (int y = 0; y < padded_height; ++y) {
-        const int32_t *row = pixels + (size_t)reflect(y, height) * (size_t)width;
+        const int32_t *row = pixels + (size_t)padded_source(y, height, margin_y) * (size_t)width;
         int32_t *out = padded + (size_t)y * (size_t)padded_width;
-        for (int x = 0; x < padded_width; ++x) out[x] = row[reflect(x, width)];
+        for (int x = 0; x < padded_width; ++x) out[x] = row[padded_source(x, width, margin_x)];
     }
     return 0;
 }

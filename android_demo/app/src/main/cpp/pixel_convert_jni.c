@@ -105,15 +105,21 @@ JNIEXPORT void JNICALL Java_com_cinstyle_demo_PixelConverter_quantizedToArgb(
 }
 
 JNIEXPORT void JNICALL Java_com_cinstyle_demo_PixelConverter_mirrorPad(
-        JNIEnv *env, jclass cls, jintArray pixels, jint width, jint height, jintArray padded, jint padded_width,
-        jint padded_height) {
+        JNIEnv *env, jclass cls, jintArray pixels, jint width, jint height, jint margin_x, jint margin_y,
+        jintArray padded, jint padded_width, jint padded_height) {
     (void)cls;
     if (pixels == NULL) { throw_java(env, "java/lang/NullPointerException", "pixels is null"); return; }
     if (padded == NULL) { throw_java(env, "java/lang/NullPointerException", "padded is null"); return; }
-    if (width <= 0 || height <= 0 || padded_width < width || padded_height < height ||
-        (jlong)padded_width > 2 * (jlong)width - 1 || (jlong)padded_height > 2 * (jlong)height - 1) {
+    if (width <= 0 || height <= 0 || margin_x < 0 || margin_y < 0 || margin_x >= width || margin_y >= height) {
         throw_java(env, "java/lang/IllegalArgumentException",
-                   "padded size must be at least the image size and less than twice it");
+                   "width and height must be positive and margins between 0 and the side minus 1");
+        return;
+    }
+    jlong inner_width = (jlong)width + 2 * (jlong)margin_x, inner_height = (jlong)height + 2 * (jlong)margin_y;
+    if (padded_width < inner_width || padded_height < inner_height || (jlong)padded_width > 2 * inner_width - 1 ||
+        (jlong)padded_height > 2 * inner_height - 1) {
+        throw_java(env, "java/lang/IllegalArgumentException",
+                   "padded size must be at least the image size plus both margins and less than twice that");
         return;
     }
     jlong count = (jlong)width * (jlong)height, padded_count = (jlong)padded_width * (jlong)padded_height;
@@ -130,7 +136,8 @@ JNIEXPORT void JNICALL Java_com_cinstyle_demo_PixelConverter_mirrorPad(
     if (src == NULL) return;
     jint *dst = (*env)->GetPrimitiveArrayCritical(env, padded, NULL);
     if (dst == NULL) { (*env)->ReleasePrimitiveArrayCritical(env, pixels, src, JNI_ABORT); return; }
-    cin_argb_mirror_pad((const int32_t *)src, width, height, (int32_t *)dst, padded_width, padded_height);
+    cin_argb_mirror_pad((const int32_t *)src, width, height, margin_x, margin_y, (int32_t *)dst, padded_width,
+                        padded_height);
     (*env)->ReleasePrimitiveArrayCritical(env, padded, dst, 0);
     (*env)->ReleasePrimitiveArrayCritical(env, pixels, src, JNI_ABORT);
 }

@@ -26,12 +26,15 @@ public final class PixelConverter {
     public static native void floatToArgb(ByteBuffer in, int width, int height, int[] pixels);
 
     /**
-     * Mirror-pads {@code width x height} pixels at the bottom and right into {@code paddedWidth x
-     * paddedHeight} (the edge is not repeated, as numpy.pad's "reflect"): the model takes sizes that
-     * are multiples of its metadata's size_multiple. Needs size <= padded size < 2 * size.
+     * Mirror-pads {@code width x height} pixels by {@code marginX} columns on the left and right and
+     * {@code marginY} rows above and below, then that image at its bottom and right up to {@code
+     * paddedWidth x paddedHeight} (each mirror as numpy.pad's "reflect": the edge is not repeated).
+     * The margin keeps the model's edge artefacts out of the cropped result; the model takes sizes
+     * that are multiples of its metadata's size_multiple. Needs 0 <= margin < side and side + 2 *
+     * margin <= padded side < 2 * (side + 2 * margin).
      */
-    public static native void mirrorPad(int[] pixels, int width, int height, int[] padded, int paddedWidth,
-                                        int paddedHeight);
+    public static native void mirrorPad(int[] pixels, int width, int height, int marginX, int marginY, int[] padded,
+                                        int paddedWidth, int paddedHeight);
 
     /** int8 / uint8 RGB with the tensor's scale and zero point to opaque ARGB pixels. */
     public static native void quantizedToArgb(ByteBuffer in, int width, int height, int[] pixels, float scale,

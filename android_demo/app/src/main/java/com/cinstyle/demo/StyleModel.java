@@ -76,11 +76,14 @@ public final class StyleModel implements Closeable {
     private final String signature;
     /** Image H and W must be multiples of this (older exports: 1, any size). */
     private final int sizeMultiple;
+    /** Mirrored pixels around the photo, cropped after the model (older exports: 0). */
+    private final int borderMargin;
 
     public StyleModel(AssetManager assets, String modelAsset, int threads) throws IOException, JSONException {
         JSONObject meta = new JSONObject(readAsset(assets, modelAsset + ".json"));
         signature = meta.getString("signature");
         sizeMultiple = meta.optInt("size_multiple", 1);
+        borderMargin = meta.optInt("border_margin", 0);
         JSONObject io = meta.getJSONObject("io");
         image = new TensorSpec(io.getJSONObject("inputs").getJSONObject("image"));
         styleWeights = new TensorSpec(io.getJSONObject("inputs").getJSONObject("style_weights"));
@@ -112,12 +115,15 @@ public final class StyleModel implements Closeable {
         }
         int[] pixels = new int[width * height];
         bitmap.getPixels(pixels, 0, width, 0, 0, width, height);
-        // The model takes multiples of size_multiple: mirror-pad the bottom and right, crop the result.
-        int paddedWidth = roundUp(width, sizeMultiple);
-        int paddedHeight = roundUp(height, sizeMultiple);
+        // Mirror border_margin pixels around the photo (the model's edge band falls outside the crop),
+        // then the bottom and right up to multiples of size_multiple; crop the result.
+        int marginX = Math.min(borderMargin, width - 1);
+        int marginY = Math.min(borderMargin, height - 1);
+        int paddedWidth = roundUp(width + 2 * marginX, sizeMultiple);
+        int paddedHeight = roundUp(height + 2 * marginY, sizeMultiple);
         if (paddedWidth != width || paddedHeight != height) {
             int[] padded = new int[paddedWidth * paddedHeight];
-            PixelConverter.mirrorPad(pixels, width, height, padded, paddedWidth, paddedHeight);
+            PixelConverter.mirrorPad(pixels, width, height, marginX, marginY, padded, paddedWidth, paddedHeight);
             pixels = padded;
         }
 
@@ -153,7 +159,8 @@ public final class StyleModel implements Closeable {
                                            stylized.zeroPoint, stylized.isSigned());
         }
         Bitmap result = Bitmap.createBitmap(width, height, Bitmap.Config.ARGB_8888);
-        result.setPixels(pixels, 0, paddedWidth, 0, 0, width, height);  // stride paddedWidth: the crop
+        // offset and stride paddedWidth: the crop
+        result.setPixels(pixels, marginY * paddedWidth + marginX, paddedWidth, 0, 0, width, height);
         return result;
     }
 
