@@ -117,6 +117,12 @@ def test_absl_tools_document_every_flag(command, flag):
     assert flag in result.stdout + result.stderr
 
 
+def test_export_rejects_unknown_activation_ranges(tmp_path):
+    result = run_cli("export", "--mode", "int8", "--activation_ranges", "1.5", "--output", tmp_path / "x.tflite")
+    assert result.returncode == 2 and "activation_ranges must be 'mse', 'calibrator' or a quantile" in result.stderr
+    assert not (tmp_path / "x.tflite").exists()
+
+
 def test_train_without_required_flags_is_a_usage_error():
     result = run_cli("train", "--num_steps", "1")
     assert result.returncode == 2 and "--content_dir is required" in result.stdout + result.stderr

@@ -265,23 +265,65 @@ def test_quantile_ranges_lie_inside_the_calibrated_ranges_and_narrow_with_the_qu
         ranges_lib.quantile_ranges(calibrated, representative, [0.2])
 
 
-def test_int8_export_with_quantile_ranges(tiny_model, exported, calibration, tmp_path):
-    """The default int8 export narrows activation ranges to quantiles; None keeps the calibrator's."""
-    from ai_edge_litert.interpreter import Interpreter
-    from cin_style.calibration import DEFAULT_RANGE_QUANTILE
+def test_quantization_mse_matches_quantizing_the_values():
+    from cin_style.calibration import quantization_mse
 
-    path = tmp_path / "minmax.tflite"
+    values = np.sort(np.random.default_rng(0).standard_t(3, 200_000))
+    lows, highs = np.array([values[0], -50.0, -4.0, -1.0]), np.array([values[-1], 45.0, 5.0, 0.5])
+    predicted = quantization_mse(values, lows, highs)
+    for low, high, mse in zip(lows, highs, predicted):
+        step = (high - low) / 255.0
+        direct = np.mean((np.round((np.clip(values, low, high) - low) / step) * step + low - values) ** 2)
+        assert mse == pytest.approx(direct, rel=0.05), (low, high)
+    # Clipping the rarest tail values (t with 3 degrees of freedom spans about -75..62 here) gives finer
+    # steps to all others; clipping much of the tail costs more than it saves.
+    assert predicted[1] < predicted[0] < predicted[2]
+
+
+def test_mse_ranges_lie_inside_the_measured_ranges_and_clip_outliers(tiny_model, calibration):
+    from cin_style import calibration as ranges_lib
+    from cin_style.export import _converter
+
     representative = representative_images(calibration, 3, 32)
-    meta = export_tflite(tiny_model, path, "int8", representative=representative, range_quantile=None)
-    assert meta["activation_ranges"] == "calibrated min/max"
-    assert json.load(open(exported["int8"] + ".json"))["activation_ranges"] == f"quantile {DEFAULT_RANGE_QUANTILE}"
+    first, second = list(representative()), list(representative())  # every pass sees the same blends
+    assert all(np.array_equal(a["style_weights"], b["style_weights"]) for a, b in zip(first, second))
+    network = export_network(tiny_model, equalize_with=representative)
+    calibrated = ranges_lib.calibrate_only(_converter(tiny_model, "int8", representative, False, network))
+    measured = ranges_lib.quantile_ranges(calibrated, representative, [1.0])[1.0]
+    ranges = ranges_lib.mse_ranges(calibrated, representative)
+    assert set(ranges) == set(measured)
+    narrower = 0
+    for index, (low, high) in ranges.items():
+        low_measured, high_measured = measured[index]
+        # inside the measured range, widened to hold 0 (small tensors such as variances keep theirs)
+        assert min(low_measured, 0) - 1e-6 <= low <= high <= max(high_measured, 0) + 1e-6
+        narrower += (high - low) < 0.95 * (high_measured - low_measured)
+    assert narrower >= 5
+    with pytest.raises(ValueError, match="power must be positive"):
+        ranges_lib.mse_ranges(calibrated, representative, power=0)
+
+
+def test_int8_export_activation_ranges(tiny_model, exported, calibration, tmp_path):
+    """The default int8 export chooses each range by least quantization error; "calibrator" keeps the
+    converter's min/max; a quantile narrows to quantiles."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    representative = representative_images(calibration, 3, 32)
+    paths = {ranges: tmp_path / f"{ranges}.tflite" for ranges in ("calibrator", 0.999)}
+    for ranges, path in paths.items():
+        meta = export_tflite(tiny_model, path, "int8", representative=representative, activation_ranges=ranges)
+        assert meta["activation_ranges"] == ("calibrated min/max" if ranges == "calibrator" else "quantile 0.999")
+    assert json.load(open(exported["int8"] + ".json"))["activation_ranges"].startswith("least relative quantization")
     assert json.load(open(exported["float32"] + ".json"))["activation_ranges"] is None
 
     def scales(file):
         return {t["name"]: t["quantization"][0] for t in Interpreter(model_path=str(file)).get_tensor_details()
                 if t["dtype"] == np.int8 and len(t["shape"]) == 4}
-    minmax, clipped = scales(path), scales(exported["int8"])
-    assert sum(clipped[name] < 0.95 * minmax[name] for name in set(minmax) & set(clipped)) >= 5
-    with pytest.raises(ValueError, match="range_quantile must lie in"):
-        export_tflite(tiny_model, tmp_path / "bad.tflite", "int8", representative=representative, range_quantile=0.3)
+    minmax = scales(paths["calibrator"])
+    for narrowed in (scales(exported["int8"]), scales(paths[0.999])):
+        assert sum(narrowed[name] < 0.95 * minmax[name] for name in set(minmax) & set(narrowed)) >= 5
+    for bad in (0.3, "median"):
+        with pytest.raises(ValueError, match="activation_ranges must be 'mse', 'calibrator' or a quantile"):
+            export_tflite(tiny_model, tmp_path / "bad.tflite", "int8", representative=representative,
+                          activation_ranges=bad)
     assert not (tmp_path / "bad.tflite").exists()
