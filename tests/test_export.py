@@ -327,3 +327,20 @@ def test_int8_export_activation_ranges(tiny_model, exported, calibration, tmp_pa
             export_tflite(tiny_model, tmp_path / "bad.tflite", "int8", representative=representative,
                           activation_ranges=bad)
     assert not (tmp_path / "bad.tflite").exists()
+
+
+def test_benchmark_times_a_tflite_file_without_its_metadata(exported, tmp_path):
+    """A .tflite copied without its JSON (as apps bundle them) still times; its GFLOP are unknown."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    bare = tmp_path / "bare.tflite"
+    shutil.copy(exported["int8"], bare)
+    tool = os.path.join(os.path.dirname(__file__), "..", "tools", "benchmark.py")
+    result = subprocess.run([sys.executable, tool, f"--single=tflite:int8:32:{bare}", "--repeats=1"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    row = json.loads(result.stdout.strip().splitlines()[-1])
+    assert row["median_ms"] > 0 and row["gflop"] is None and row["size"] == 32

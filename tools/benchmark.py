@@ -198,9 +198,10 @@ def _single(spec):
         run = lambda: stylizer.stylize_array(image, weights)  # noqa: E731
         arch = stylizer.architecture
     seconds = median_time_s(run, repeats=FLAGS.repeats, warmup=1)
-    gflop = transform_gflops(arch, size, size)
+    # A .tflite without its metadata JSON still times; its work in GFLOP is then unknown.
+    gflop = transform_gflops(arch, size, size) if arch is not None else None
     print(json.dumps({"backend": backend, "variant": variant, "size": size, "median_ms": seconds * 1e3,
-                      "gflop": gflop, "gflops": gflop / seconds, "peak_rss_mb": peak_rss_mb()}))
+                      "gflop": gflop, "gflops": gflop / seconds if gflop else None, "peak_rss_mb": peak_rss_mb()}))
 
 
 def _large(spec):
@@ -283,10 +284,11 @@ def bench_inference(peak):
             print(f"inference {job}: failed\n{result.stderr[-2000:]}", file=sys.stderr)
             continue
         row = json.loads(result.stdout.strip().splitlines()[-1])
-        row["fraction_of_fp32_peak"] = row["gflops"] / peak
+        row["fraction_of_fp32_peak"] = row["gflops"] / peak if row["gflops"] else None
         rows.append(row)
-        print(f"inference {row['backend']}/{row['variant']} {row['size']}px: {row['median_ms']:.0f} ms, "
-              f"{row['gflops']:.0f} GFLOP/s ({row['fraction_of_fp32_peak']:.0%} of peak), "
+        rate = (f"{row['gflops']:.0f} GFLOP/s ({row['fraction_of_fp32_peak']:.0%} of peak)" if row["gflops"]
+                else "GFLOP/s unknown (no metadata JSON)")
+        print(f"inference {row['backend']}/{row['variant']} {row['size']}px: {row['median_ms']:.0f} ms, {rate}, "
               f"peak RSS {row['peak_rss_mb']:.0f} MB", file=sys.stderr, flush=True)
     return rows
 
@@ -321,8 +323,9 @@ def markdown(report):
         lines += ["| backend | variant | size | median ms | GFLOP | of fp32 peak | peak RSS MB |",
                   "|---|---|---|---|---|---|---|"]
         for r in report["inference"]:
-            lines.append(f"| {r['backend']} | {r['variant']} | {r['size']} | {r['median_ms']:.0f} | {r['gflop']:.1f} | "
-                         f"{r['fraction_of_fp32_peak']:.0%} | {r['peak_rss_mb']:.0f} |")
+            work = (f"{r['gflop']:.1f} | {r['fraction_of_fp32_peak']:.0%}" if r["gflop"] else "- | -")
+            lines.append(f"| {r['backend']} | {r['variant']} | {r['size']} | {r['median_ms']:.0f} | {work} | "
+                         f"{r['peak_rss_mb']:.0f} |")
     return "\n".join(lines) + "\n"
 
 
