@@ -29,6 +29,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from cin_style.data import content_dataset, load_style_image, scan_content, style_name_from_path
+from cin_style.deepen import deepen_model
 from cin_style.errors import ModelError
 from cin_style.hardware import native_bfloat16_available
 from cin_style.losses import LossConfig, PerceptualLoss
@@ -57,6 +58,8 @@ class TrainConfig:
       base_model: add the styles to this trained model (only their gamma/beta train).
       init_model: start from this model's weights (same styles), e.g. a committed
         snapshot on a new machine; the data stream continues at its recorded step.
+        A model with fewer residual blocks (same styles and alpha) is deepened first
+        (:func:`cin_style.deepen.deepen_model`: the extra blocks start as identities).
       teacher_model: distil from this model (same styles): ``distill_weight`` times
         the mean squared difference between the student's and the teacher's outputs
         is added to the loss (term ``distill``). Used to fine-tune slim models.
@@ -231,8 +234,16 @@ class Trainer:
             self.first_trained_style = 0
             if config.init_model:
                 init = load_model(config.init_model)
+                init_arch = init.architecture
+                if (init.style_names == self.model.style_names and init_arch.alpha == arch.alpha
+                        and 0 < init_arch.num_residual_blocks < arch.num_residual_blocks):
+                    init = deepen_model(init, arch.num_residual_blocks)  # same function, identity blocks added
+                    self.log(f"init model deepened from {init_arch.num_residual_blocks} to "
+                        f"{arch.num_residual_blocks} residual blocks (the new ones start as identities)")
                 if init.style_names != self.model.style_names or init.architecture != arch:
-                    raise ModelError(f"{config.init_model}: its styles/architecture do not match this run")
+                    raise ModelError(f"{config.init_model}: its styles/architecture do not match this run "
+                                     f"(styles {init.style_names} vs {self.model.style_names}; {init.architecture} vs "
+                                     f"{arch}; a model with fewer residual blocks is deepened)")
                 self.model.network.set_weights(init.network.get_weights())
         if config.base_model:
             # Only the new styles' gamma/beta rows train; masks zero the old rows' gradients.

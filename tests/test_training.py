@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from cin_style.errors import ModelError
 from cin_style.losses import LossConfig
 from cin_style.model_format import load_model
 from cin_style.trainer import TrainConfig, Trainer, TrainingDiverged
@@ -229,3 +230,32 @@ def test_auto_precision_follows_the_processor_and_may_change_on_resume(data, tmp
     resumed = Trainer(_config(data, run, num_steps=4, precision="auto"))
     resumed.run(resume=True)
     assert resumed.current_step == 4
+
+
+def test_init_from_a_shallower_model_deepens_it_with_identity_blocks(data, tmp_path):
+    from cin_style.deepen import deepen_model
+
+    shallow = Trainer(_config(data, tmp_path / "shallow", num_steps=3)).run()
+    deeper = deepen_model(shallow, 3)
+    assert deeper.architecture.num_residual_blocks == 3 and deeper.style_names == shallow.style_names
+    images = np.random.default_rng(1).random((2, 36, 44, 3)).astype(np.float32)
+    for style in range(shallow.num_styles):
+        weights = np.eye(shallow.num_styles, dtype=np.float32)[[style, style]]
+        np.testing.assert_allclose(deeper.network([images, weights]).numpy(),
+                                   shallow.network([images, weights]).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="at least the model's 1"):
+        deepen_model(shallow, 0)
+
+    lines = []
+    trainer = Trainer(_config(data, tmp_path / "deep", num_steps=30, num_residual_blocks=3,
+                              init_model=str(tmp_path / "shallow" / "model")), log=lines.append)
+    assert any("deepened from 1 to 3 residual blocks" in line for line in lines)
+    before = _fixed_loss(trainer)
+    trained = trainer.run()
+    assert _fixed_loss(trainer)[0] < 0.95 * before[0]
+    gamma = trained.weights_dict()["res3_b_norm/gamma"]
+    assert np.abs(gamma).max() > 0  # the added block opened up
+
+    with pytest.raises(ModelError, match="do not match this run"):
+        Trainer(_config(data, tmp_path / "other", num_residual_blocks=3, init_model=str(tmp_path / "shallow" / "model"),
+                        style_images=[str(data / "red_stripes.png")]))
