@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from cin_style.model_format import CinModel
 
 __all__ = ["deepen_model"]
@@ -45,9 +47,7 @@ def deepen_model(model: CinModel, num_residual_blocks: int) -> CinModel:
         if key in weights:
             variable.assign(weights[key])
             continue
-        block, _, rest = key.partition("_")  # "res7", "b_norm/gamma"
+        rest = key.partition("_")[2]  # "res7_b_norm/gamma" -> "b_norm/gamma"
         value = weights[last + rest]
-        if rest.startswith("b_norm/"):
-            value = value * 0.0
-        variable.assign(value)
+        variable.assign(np.zeros_like(value) if rest.startswith("b_norm/") else value)
     return deeper

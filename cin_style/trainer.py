@@ -239,7 +239,7 @@ class Trainer:
                         and 0 < init_arch.num_residual_blocks < arch.num_residual_blocks):
                     init = deepen_model(init, arch.num_residual_blocks)  # same function, identity blocks added
                     self.log(f"init model deepened from {init_arch.num_residual_blocks} to "
-                        f"{arch.num_residual_blocks} residual blocks (the new ones start as identities)")
+                             f"{arch.num_residual_blocks} residual blocks (the new ones start as identities)")
                 if init.style_names != self.model.style_names or init.architecture != arch:
                     raise ModelError(f"{config.init_model}: its styles/architecture do not match this run "
                                      f"(styles {init.style_names} vs {self.model.style_names}; {init.architecture} vs "
