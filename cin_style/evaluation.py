@@ -40,6 +40,13 @@ def loss_config_of(model) -> LossConfig:
     return LossConfig.from_dict(saved) if saved else LossConfig()
 
 
+def style_loss_of(loss: PerceptualLoss, model, name: str) -> PerceptualLoss:
+    """The loss style ``name`` was trained with: ``loss`` with the style weight times the
+    style's ``style_strengths`` multiplier in the model's training configuration (1 if none)."""
+    strength = float((model.training_config.get("style_strengths") or {}).get(name, 1.0))
+    return loss if strength == 1.0 else loss.reweighted(style_weight=loss.config.style_weight * strength)
+
+
 def _style_sources(model, style_dir: str | None):
     sources = {}
     for style in model.styles:
@@ -65,6 +72,10 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
                    gatys_iterations: int = 100, styles=None, reference_cache: dict | None = None,
                    log=print) -> dict:
     """Scores a model per style against the Gatys reference.
+
+    Each style is scored, and its Gatys reference optimized, with the loss it was
+    trained with: the model's loss configuration, the style weight times the
+    style's ``style_strengths`` multiplier (:func:`style_loss_of`).
 
     Args:
       stylizer: a :class:`~cin_style.Stylizer`.
@@ -98,17 +109,19 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
         outputs = np.stack([stylizer.stylize_array(c, np.eye(model.num_styles, dtype=np.float32)[index])
                             for c in crops])
         targets = {k: tf.repeat(v, len(crops), axis=0) for k, v in grams.items()}
-        terms = {k: v.numpy() for k, v in loss.per_example(outputs, content_features, targets).items()}
+        style_loss = style_loss_of(loss, model, name)  # model and reference both scored as trained
+        terms = {k: v.numpy() for k, v in style_loss.per_example(outputs, content_features, targets).items()}
         entry = {"total_loss": float(terms["total"].mean()), "content_loss": float(terms["content"].mean()),
                  "style_loss": float(terms["style"].mean()), "tv_loss": float(terms["tv"].mean()),
-                 "images": len(crops)}
+                 "style_weight": style_loss.config.style_weight, "images": len(crops)}
         if gatys_images:
             reference = []
             for crop in crops[:gatys_images]:
-                key = reference_key(crop, style_rgb, gatys_iterations, config)
+                key = reference_key(crop, style_rgb, gatys_iterations, style_loss.config)
                 value = None if reference_cache is None else reference_cache.get(key)
                 if value is None:
-                    value = float(optimize(crop, style_rgb, iterations=gatys_iterations, loss=loss).history[-1]["total"])
+                    value = float(optimize(crop, style_rgb, iterations=gatys_iterations,
+                                           loss=style_loss).history[-1]["total"])
                     if reference_cache is not None:
                         reference_cache[key] = value
                 reference.append(value)
@@ -127,7 +140,8 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
         summary = {"median_ratio": statistics.median(ratios.values()), "max_ratio": ratios[worst],
                    "worst_style": worst}
     settings = {"size": size, "photos": len(crops), "gatys_images": gatys_images,
-                "gatys_iterations": gatys_iterations, "loss": config.to_dict()}
+                "gatys_iterations": gatys_iterations, "loss": config.to_dict(),
+                "style_strengths": dict(model.training_config.get("style_strengths") or {})}
     return {"styles": results, "summary": summary, "settings": settings}
 
 

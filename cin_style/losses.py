@@ -153,10 +153,20 @@ class PerceptualLoss:
     multiplied by its weight, so that ``total = content + style + tv``.
     """
 
-    def __init__(self, config: LossConfig):
+    def __init__(self, config: LossConfig, network: LossNetwork | None = None):
         self.config = config
         layers = list(dict.fromkeys([*config.style_layers, config.content_layer]))
-        self.network = LossNetwork(layers, arch=config.loss_network, weights=config.loss_network_weights)
+        if network is None:
+            network = LossNetwork(layers, arch=config.loss_network, weights=config.loss_network_weights)
+        self.network = network
+
+    def reweighted(self, **weights) -> "PerceptualLoss":
+        """The same loss network with other term weights, e.g. ``reweighted(style_weight=0.6)``
+        (``content_weight``, ``style_weight``, ``tv_weight``); the layers stay as they are."""
+        unknown = set(weights) - {"content_weight", "style_weight", "tv_weight"}
+        if unknown:
+            raise ValueError(f"reweighted takes content_weight, style_weight and tv_weight, got {sorted(unknown)}")
+        return PerceptualLoss(dataclasses.replace(self.config, **weights), network=self.network)
 
     def features(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
         """VGG features of [B, H, W, 3] images in [0, 1], by layer name."""

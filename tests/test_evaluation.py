@@ -105,6 +105,33 @@ def test_gatys_references_are_reused_from_the_cache(images, eval_model, monkeypa
         evaluate(4)
 
 
+def test_each_style_is_scored_with_the_style_weight_it_was_trained_with(images, eval_model, tmp_path):
+    from cin_style import evaluation
+    from cin_style.model_format import load_model, save_model
+    from cin_style.stylizer import Stylizer
+
+    model = load_model(eval_model)
+    model.training_config = {**model.training_config, "style_strengths": {"beta_style": 0.5}}
+    strengthened = save_model(model, tmp_path / "strengthened")
+    photos = sorted((images / "photos").glob("*.png"))
+
+    def evaluate(path, cache):
+        return evaluation.evaluate_model(Stylizer(path), photos, str(images / "styles"), size=32, gatys_images=1,
+                                         gatys_iterations=3, reference_cache=cache, log=lambda _: None)["styles"]
+
+    plain_cache, strong_cache = {}, {}
+    plain, strong = evaluate(eval_model, plain_cache), evaluate(strengthened, strong_cache)
+    assert strong["beta_style"]["style_weight"] == pytest.approx(0.5 * plain["beta_style"]["style_weight"])
+    # Same outputs, the style term at half weight; the other styles as before.
+    assert strong["beta_style"]["style_loss"] == pytest.approx(0.5 * plain["beta_style"]["style_loss"], rel=1e-5)
+    assert strong["beta_style"]["content_loss"] == pytest.approx(plain["beta_style"]["content_loss"], rel=1e-6)
+    for name in ("alpha_style", "gamma_style"):
+        assert strong[name]["total_loss"] == pytest.approx(plain[name]["total_loss"], rel=1e-6)
+    # The Gatys reference of that style optimizes the same reweighted loss: a reference of its own.
+    assert len(set(plain_cache) & set(strong_cache)) == 2
+    assert strong["beta_style"]["gatys100_total_loss"] != plain["beta_style"]["gatys100_total_loss"]
+
+
 def test_tflite_fidelity_report(images, eval_model, tmp_path):
     from cin_style.evaluation import tflite_fidelity
     from cin_style.export import export_tflite
