@@ -237,7 +237,7 @@ class Trainer:
                 init_arch = init.architecture
                 if (init.style_names == self.model.style_names and init_arch.alpha == arch.alpha
                         and 0 < init_arch.num_residual_blocks < arch.num_residual_blocks):
-                    init = deepen_model(init, arch.num_residual_blocks)  # same function, identity blocks added
+                    init = deepen_model(init, arch.num_residual_blocks, seed=self.config.seed)  # same function
                     self.log(f"init model deepened from {init_arch.num_residual_blocks} to "
                              f"{arch.num_residual_blocks} residual blocks (the new ones start as identities)")
                 if init.style_names != self.model.style_names or init.architecture != arch:

@@ -245,6 +245,15 @@ def test_init_from_a_shallower_model_deepens_it_with_identity_blocks(data, tmp_p
                                    shallow.network([images, weights]).numpy(), atol=1e-6)
     with pytest.raises(ValueError, match="at least the model's 1"):
         deepen_model(shallow, 0)
+    # The two added blocks (both copies of block 1) must not be twins: from the first step on, their
+    # opening gammas get different gradients.
+    variables = {v.name.split(":")[0]: v for v in deeper.network.trainable_variables}
+    opening = [variables["res2_b_norm/gamma"], variables["res3_b_norm/gamma"]]
+    with tf.GradientTape() as tape:
+        outputs = deeper.network([images, np.eye(shallow.num_styles, dtype=np.float32)[[0, 1]]])
+        loss = tf.reduce_mean(tf.square(outputs - images))
+    second, third = (g.numpy() for g in tape.gradient(loss, opening))
+    assert np.abs(second).max() > 0 and not np.allclose(second, third, rtol=1e-3, atol=0)
 
     lines = []
     trainer = Trainer(_config(data, tmp_path / "deep", num_steps=30, num_residual_blocks=3,
