@@ -34,7 +34,7 @@ import itertools
 import numpy as np
 
 __all__ = ["DEFAULT_ACTIVATION_RANGES", "calibrate_only", "quantile_ranges", "mse_ranges", "quantization_mse",
-           "with_ranges", "quantize_calibrated", "quantize_with_ranges", "check_activation_ranges",
+           "with_ranges", "float_nodes", "quantize_calibrated", "quantize_with_ranges", "check_activation_ranges",
            "describe_activation_ranges"]
 
 # Tensors with fewer values per sample keep their min/max range.
@@ -222,21 +222,48 @@ def with_ranges(calibrated: bytes, ranges: dict[int, tuple[float, float]]) -> by
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model_object))
 
 
-def quantize_calibrated(calibrated: bytes, uint8_io: bool = False) -> bytes:
-    """Full-int8 model from a calibrated one (the converter's own MLIR quantizer), float or uint8 I/O."""
+def float_nodes(calibrated: bytes, layers=(), outputs: bool = False) -> list[str]:
+    """Output tensor names of the ops to keep in float in a calibrated model: those of the Keras
+    ``layers`` (names; the converter names their tensors ``<model>/<layer>/<op>``) and, with
+    ``outputs``, the ops that write the model's outputs. Raises ValueError for a layer with no op."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    subgraph = flatbuffer_utils.convert_bytearray_to_object(calibrated).subgraphs[0]
+    names = [subgraph.tensors[op.outputs[0]].name.decode() for op in subgraph.operators]
+    nodes = []
+    for layer in layers:
+        found = [name for name in names if f"/{layer}/" in name]
+        if not found:
+            raise ValueError(f"no op of layer {layer!r} in the model")
+        nodes += found
+    if outputs:
+        nodes += [subgraph.tensors[op.outputs[0]].name.decode() for op in subgraph.operators
+                  if op.outputs[0] in set(subgraph.outputs)]
+    return nodes
+
+
+def quantize_calibrated(calibrated: bytes, uint8_io: bool = False, float_layers=(), float_outputs: bool = False) -> bytes:
+    """Int8 model from a calibrated one (the converter's own MLIR quantizer), float or uint8 I/O.
+
+    Fully integer unless ``float_layers`` names Keras layers whose ops stay float (their
+    inputs dequantized, their outputs quantized again for the int8 ops that follow), or
+    ``float_outputs`` keeps the ops that write the outputs float (:func:`float_nodes`)."""
     import tensorflow as tf
     from tensorflow.lite.python.convert import mlir_quantize
 
     io_type = tf.uint8 if uint8_io else tf.float32
-    return bytes(mlir_quantize(calibrated, input_data_type=io_type, output_data_type=io_type))
+    nodes = float_nodes(calibrated, float_layers, float_outputs)
+    return bytes(mlir_quantize(calibrated, input_data_type=io_type, output_data_type=io_type,
+                               denylisted_nodes=nodes or None))
 
 
 def quantize_with_ranges(converter, samples, ranges: str | float | None = DEFAULT_ACTIVATION_RANGES,
-                         uint8_io: bool = False) -> bytes:
-    """Full-int8 model from ``converter`` (set up for int8 with ``samples`` as its representative
+                         uint8_io: bool = False, float_layers=(), float_outputs: bool = False) -> bytes:
+    """Int8 model from ``converter`` (set up for int8 with ``samples`` as its representative
     dataset) with activation ranges chosen by ``ranges`` (see :func:`check_activation_ranges`):
     ``"mse"`` (:func:`mse_ranges`), a quantile q (:func:`quantile_ranges`) or ``"calibrator"``
-    (the converter's own min/max, what ``converter.convert()`` gives)."""
+    (the converter's own min/max, what ``converter.convert()`` gives). Fully integer unless
+    ``float_layers`` or ``float_outputs`` keep ops in float (:func:`quantize_calibrated`)."""
     ranges = check_activation_ranges(ranges)
     calibrated = calibrate_only(converter, max_samples=None if ranges == "calibrator" else 1)
     # Every range is replaced otherwise: calibrating on one sample saves a pass.
@@ -244,7 +271,7 @@ def quantize_with_ranges(converter, samples, ranges: str | float | None = DEFAUL
         calibrated = with_ranges(calibrated, mse_ranges(calibrated, samples))
     elif ranges != "calibrator":
         calibrated = with_ranges(calibrated, quantile_ranges(calibrated, samples, [ranges])[ranges])
-    return quantize_calibrated(calibrated, uint8_io)
+    return quantize_calibrated(calibrated, uint8_io, float_layers, float_outputs)
 
 
 def check_activation_ranges(ranges) -> str | float:

@@ -39,10 +39,17 @@ from cin_style.model_format import CinModel
 from cin_style.layers import InstanceMoments
 from cin_style.network import SIZE_MULTIPLE, build_transform_network, pad_to_size_multiple
 
-__all__ = ["MODES", "export_tflite", "export_network", "equalize_channel_scales", "representative_images",
+__all__ = ["MODES", "FLOAT_END_LAYERS", "export_tflite", "export_network", "equalize_channel_scales", "representative_images",
            "SIGNATURE_KEY"]
 
 MODES = ("float32", "float16", "dynamic", "int8")
+
+# With ``float_ends`` these layers of the export network stay float in an int8 model, and so does the output
+# activation (the op that writes the output): the per-image contrast standardization of the 3-channel input,
+# and the instance norm and sigmoid of the 3-channel output. Every convolution and every tensor between them
+# stays int8. Their chains of per-tensor int8 roundings at full resolution cost the most fidelity for the
+# least work (docs/benchmarks/int8_float_ends.md).
+FLOAT_END_LAYERS = ("standardize_contrast", "out_norm")
 SIGNATURE_KEY = "serving_default"
 METADATA_FORMAT = "cin-style-tflite-metadata"
 
@@ -180,7 +187,7 @@ def _io_spec(content: bytes) -> dict:
 def export_tflite(model: CinModel, path, mode: str = "float32", *, representative=None,
                   uint8_io: bool = False, qat_steps: int = 0, qat_crops=None, equalize: bool = True,
                   layout: str = "fast", activation_ranges: str | float | None = DEFAULT_ACTIVATION_RANGES,
-                  log=None) -> dict:
+                  float_ends: bool = False, log=None) -> dict:
     """Writes ``model`` as a TFLite flatbuffer at ``path`` and its metadata at ``path`` + ``.json``.
 
     Args:
@@ -206,6 +213,10 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
         sample (:func:`cin_style.calibration.quantile_ranges`); ``"calibrator"`` or None: the
         converter's calibrated min/max. Bundled model, median PSNR to the float model: mse 33.3 dB,
         q 0.9995 29.7 dB; calibrator 29.3 dB on an earlier package (docs/benchmarks/int8_ranges.md).
+      float_ends: int8 post-training quantization only: keep :data:`FLOAT_END_LAYERS` (the
+        input's contrast standardization, the output's instance norm, 3 channels each) and the
+        output's sigmoid in float; all convolutions and the tensors between them stay int8. The
+        model is then not fully integer (not for integer-only accelerators).
 
     Returns:
       The metadata dict (also written as JSON).
@@ -215,6 +226,9 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
     if uint8_io and mode != "int8":
         raise ValueError("uint8_io applies to int8 export only")
     activation_ranges = check_activation_ranges(activation_ranges)
+    if float_ends and (mode != "int8" or qat_steps):
+        raise ValueError("float_ends applies to int8 post-training quantization only (mode int8, no qat_steps)")
+    float_layers = FLOAT_END_LAYERS if float_ends else ()
     if mode != "int8" or qat_steps:
         activation_ranges = None  # quantization-aware training learns its own ranges
     equalize = bool(equalize and mode == "int8")
@@ -233,15 +247,18 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
         network = export_network(model, equalize_with=representative if equalize else None, layout=layout)
     try:
         converter = _converter(model, mode, representative, uint8_io, network)
-        if activation_ranges in (None, "calibrator"):
+        if activation_ranges is None or (activation_ranges == "calibrator" and not float_layers):
             content = converter.convert()
         else:
-            content = quantize_with_ranges(converter, representative, activation_ranges, uint8_io)
+            content = quantize_with_ranges(converter, representative, activation_ranges, uint8_io, float_layers,
+                                           float_outputs=bool(float_layers))
     except Exception as exc:  # the converter's own errors are long MLIR dumps
         raise ModelError(f"TFLite conversion failed for mode {mode}: {str(exc).splitlines()[0][:500]}") from exc
     metadata = {
         "format": METADATA_FORMAT, "format_version": 1, "mode": mode,
         "quantization_aware_steps": int(qat_steps), "channel_equalization": equalize, "layout": layout,
+        "fully_integer": mode == "int8" and not float_layers,
+        "float_layers": [*float_layers, "output activation"] if float_layers else [],
         "activation_ranges": None if mode != "int8" else "learned (quantization-aware training)" if qat_steps
         else describe_activation_ranges(activation_ranges),
         "signature": SIGNATURE_KEY,

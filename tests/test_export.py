@@ -153,6 +153,48 @@ def test_int8_is_fully_quantized(exported):
                 assert tensors[index]["dtype"] in (np.int8, np.int32), (op["op_name"], tensors[index]["name"])
 
 
+@pytest.mark.parametrize("uint8_io", [False, True])
+def test_int8_with_float_ends(tiny_model, exported, calibration, uint8_io, tmp_path):
+    """float_ends keeps the 3-channel ends (contrast standardization, output norm and sigmoid)
+    float and everything between them, every convolution included, int8; the default stays
+    fully integer."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from cin_style.evaluation import center_crop
+    from cin_style.export import FLOAT_END_LAYERS
+    from cin_style.images import load_image
+
+    path = str(tmp_path / "ends.tflite")
+    meta = export_tflite(tiny_model, path, "int8", representative=representative_images(calibration, 3, 32),
+                         float_ends=True, uint8_io=uint8_io)
+    assert meta["fully_integer"] is False and meta["float_layers"] == [*FLOAT_END_LAYERS, "output activation"]
+    assert json.load(open(exported["int8"] + ".json"))["fully_integer"] is True
+    assert meta["io"]["inputs"]["image"]["dtype"] == ("uint8" if uint8_io else "float32")
+    interpreter = Interpreter(model_path=path)
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    float_ops = convs = 0
+    for op in interpreter._get_ops_details():
+        output = tensors[op["outputs"][0]]
+        in_ends = any(f"/{layer}/" in output["name"] for layer in FLOAT_END_LAYERS) or op["op_name"] == "LOGISTIC"
+        if op["op_name"] == "CONV_2D":
+            convs += 1
+            assert output["dtype"] == np.int8 and tensors[op["inputs"][1]]["dtype"] == np.int8
+        elif in_ends and op["op_name"] not in ("QUANTIZE", "DEQUANTIZE"):
+            float_ops += 1
+            assert output["dtype"] == np.float32, output["name"]
+        elif op["op_name"] not in ("QUANTIZE", "DEQUANTIZE"):
+            assert output["dtype"] in (np.int8, np.int32), (op["op_name"], output["name"])
+    assert convs == 8 and float_ops >= 10
+    stylizer = TFLiteStylizer(path)
+    image = center_crop(load_image(calibration[0]).rgb, 32)
+    for style in range(3):
+        weights = np.eye(3, dtype=np.float32)[style]
+        expected = tiny_model.network([image[None], weights[None]]).numpy()[0]
+        assert _psnr(stylizer.stylize_array(image, weights), expected) > 20
+    with pytest.raises(ValueError, match="float_ends applies to int8 post-training quantization only"):
+        export_tflite(tiny_model, tmp_path / "f.tflite", "float32", float_ends=True)
+
+
 def test_metadata_matches_the_tensors(tiny_model, exported):
     from ai_edge_litert.interpreter import Interpreter
 
