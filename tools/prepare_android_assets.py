@@ -15,6 +15,9 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "Model directory (default: the bundled model).")
 flags.DEFINE_string("calibration_dir", None, "Photos for int8 calibration (default: assets/examples).")
 flags.DEFINE_integer("thumbnail_size", 160, "Thumbnail side in pixels.")
+flags.DEFINE_bool("float_ends", True, "Keep the model's 3-channel ends in float, every conv int8 (export "
+                  "--float_ends: the app runs it on the CPU with XNNPACK, where it is as fast and closer to the "
+                  "float model); --nofloat_ends for a fully integer model (integer-only accelerators).")
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 ASSETS = os.path.join(ROOT, "android_demo", "app", "src", "main", "assets")
@@ -32,6 +35,7 @@ def main(argv):
                f"--calibration_dir={FLAGS.calibration_dir or os.path.join(ROOT, 'assets', 'examples')}"]
     if FLAGS.model:
         command.append(f"--model={FLAGS.model}")
+    command.append("--float_ends" if FLAGS.float_ends else "--nofloat_ends")
     subprocess.run(command, check=True)
     model = resolve_model(FLAGS.model)
     for style in model.styles:
