@@ -237,8 +237,9 @@ def float_nodes(calibrated: bytes, layers=(), outputs: bool = False) -> list[str
             raise ValueError(f"no op of layer {layer!r} in the model")
         nodes += found
     if outputs:
+        model_outputs = set(subgraph.outputs)
         nodes += [subgraph.tensors[op.outputs[0]].name.decode() for op in subgraph.operators
-                  if op.outputs[0] in set(subgraph.outputs)]
+                  if op.outputs[0] in model_outputs]
     return nodes
 
 
