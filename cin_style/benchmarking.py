@@ -18,7 +18,7 @@ from cin_style.network import Architecture, scaled_width
 from cin_style.vgg import VGG_BLOCKS, layer_names
 
 __all__ = ["transform_gflops", "vgg_gflops", "train_step_gflops_per_image", "matmul_peak_gflops",
-           "median_time_s", "peak_rss_mb"]
+           "median_time_s", "interleaved_times", "peak_rss_mb"]
 
 
 def transform_gflops(arch: Architecture, height: int, width: int) -> float:
@@ -73,6 +73,24 @@ def median_time_s(function, repeats: int = 5, warmup: int = 1) -> float:
         function()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def interleaved_times(functions: dict, rounds: int = 11, warmup: int = 1) -> dict[str, list[float]]:
+    """Wall times (seconds) of each of ``functions`` (name -> callable), timed in turn: every
+    round runs each function once, in order, so a load change on a shared machine hits all of
+    them alike and their ratios stay comparable. ``warmup`` untimed runs of each first."""
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    for function in functions.values():
+        for _ in range(warmup):
+            function()
+    times = {name: [] for name in functions}
+    for _ in range(rounds):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return times
 
 
 def matmul_peak_gflops(n: int = 4096, dtype=tf.float32, repeats: int = 5) -> float:

@@ -7,6 +7,7 @@ peak measured in the same run, so results from a shared, noisy machine stay comp
 Examples:
   python tools/benchmark.py --what train --json bench_train.json
   python tools/benchmark.py --what inference --sizes 256,512,1024,2048 --json bench_inference.json
+  python tools/benchmark.py --what interleaved --sizes 1024 --repeats 11 --tflite a=a.tflite,b=b.tflite
 """
 
 import json
@@ -18,8 +19,12 @@ import tempfile
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("what", "all", ["train", "precision", "inference", "large", "all"],
-                  "What to measure: training speed, bf16-vs-fp32 loss after equal steps, inference latency.")
+MATMUL_N = 2048  # the interleaved rounds' fp32 matmul (17 GFLOP)
+flags.DEFINE_enum("what", "all", ["train", "precision", "inference", "interleaved", "large", "all"],
+                  "What to measure: training speed, bf16-vs-fp32 loss after equal steps, inference latency "
+                  "(each figure in its own process, with its peak memory), interleaved (the TF model and every "
+                  "--tflite file in one process, timed in turn each round: ratios robust to a changing load), "
+                  "a large tiled image.")
 flags.DEFINE_string("large_size", "6000x4000", "WxH of the large-image benchmark (tiled stylization).")
 flags.DEFINE_integer("precision_steps", 300, "Steps of the bf16-vs-fp32 comparison.")
 flags.DEFINE_integer("precision_eval_crops", 32, "Held-out 128 px crops that score the bf16-vs-fp32 comparison.")
@@ -32,7 +37,7 @@ flags.DEFINE_string("model", None, "Model directory for inference (default: the 
                     "full-size 16-style network when none is installed).")
 flags.DEFINE_list("tflite", [], "TFLite files to time as well, as variant=path (e.g. int8=model_int8.tflite).")
 flags.DEFINE_list("sizes", ["256", "512", "1024", "2048"], "Square image sides for inference.")
-flags.DEFINE_integer("repeats", 5, "Timed runs per figure (the median is reported).")
+flags.DEFINE_integer("repeats", 5, "Timed runs per figure (the median is reported); rounds for interleaved.")
 flags.DEFINE_integer("threads", 2, "Threads for TensorFlow and LiteRT.")
 flags.DEFINE_integer("train_steps", 6, "Timed training steps per precision.")
 flags.DEFINE_list("precisions", ["float32", "mixed_bfloat16"], "Training precisions to measure.")
@@ -169,14 +174,11 @@ def bench_precision():
             "max_abs_relative_difference": abs(relative[worst]), "worst_term": worst}
 
 
-def _single(spec):
-    """Times one (backend, variant, size) in this process; prints a JSON line."""
+def _inference_runner(backend, variant, size, path):
+    """A callable that stylizes one random size x size image with the given backend, and the
+    model's architecture (None for a .tflite without its metadata)."""
     import numpy as np
 
-    from cin_style.benchmarking import median_time_s, peak_rss_mb, transform_gflops
-
-    backend, variant, size, path = spec.split(":", 3)
-    size = int(size)
     image = np.random.default_rng(0).random((size, size, 3), np.float32)
     if backend == "tf":
         from cin_style.model_format import CinModel, StyleInfo
@@ -188,20 +190,63 @@ def _single(spec):
             model = CinModel(Architecture(16), [StyleInfo(f"s{i}") for i in range(16)])
         stylizer = Stylizer(model)
         weights = np.eye(stylizer.model.num_styles, dtype=np.float32)[0]
-        run = lambda: stylizer.stylize_array(image, weights)  # noqa: E731
-        arch = stylizer.model.architecture
-    else:
-        from cin_style.tflite_backend import TFLiteStylizer
+        return (lambda: stylizer.stylize_array(image, weights)), stylizer.model.architecture
+    from cin_style.tflite_backend import TFLiteStylizer
 
-        stylizer = TFLiteStylizer(path, num_threads=FLAGS.threads)
-        weights = np.eye(stylizer.num_styles, dtype=np.float32)[0]
-        run = lambda: stylizer.stylize_array(image, weights)  # noqa: E731
-        arch = stylizer.architecture
+    stylizer = TFLiteStylizer(path, num_threads=FLAGS.threads)
+    weights = np.eye(stylizer.num_styles, dtype=np.float32)[0]
+    return (lambda: stylizer.stylize_array(image, weights)), stylizer.architecture
+
+
+def _single(spec):
+    """Times one (backend, variant, size) in this process; prints a JSON line."""
+    from cin_style.benchmarking import median_time_s, peak_rss_mb, transform_gflops
+
+    backend, variant, size, path = spec.split(":", 3)
+    size = int(size)
+    run, arch = _inference_runner(backend, variant, size, path)
     seconds = median_time_s(run, repeats=FLAGS.repeats, warmup=1)
     # A .tflite without its metadata JSON still times; its work in GFLOP is then unknown.
     gflop = transform_gflops(arch, size, size) if arch is not None else None
     print(json.dumps({"backend": backend, "variant": variant, "size": size, "median_ms": seconds * 1e3,
                       "gflop": gflop, "gflops": gflop / seconds if gflop else None, "peak_rss_mb": peak_rss_mb()}))
+
+
+def bench_interleaved():
+    """The TF model and every --tflite file in one process, timed in turn (one run each per
+    round, --repeats rounds), with the fp32 matmul peak measured in every round too: medians,
+    quartiles and each variant's ratio to the TF model's median, all from the same rounds."""
+    import numpy as np
+
+    import tensorflow as tf
+
+    from cin_style.benchmarking import interleaved_times
+
+    model_variant, model_path = _model_variant()
+    rng = np.random.default_rng(0)
+    a, b = (tf.constant(rng.random((MATMUL_N, MATMUL_N)), tf.float32) for _ in range(2))
+    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    matmul = lambda: product().numpy()  # noqa: E731
+    rows = []
+    for size in (int(s) for s in FLAGS.sizes):
+        functions = {("tf", model_variant): _inference_runner("tf", model_variant, size, model_path)[0]}
+        for item in FLAGS.tflite:
+            variant, _, path = item.partition("=")
+            functions[("tflite", variant)] = _inference_runner("tflite", variant, size, path)[0]
+        functions[("matmul", "fp32")] = matmul
+        times = interleaved_times(functions, rounds=FLAGS.repeats)
+        reference = float(np.median(times[("tf", model_variant)]))
+        peak = 2 * MATMUL_N ** 3 / float(np.median(times.pop(("matmul", "fp32")))) / 1e9
+        print(f"{size}px rounds: fp32 matmul peak {peak:.0f} GFLOP/s", file=sys.stderr, flush=True)
+        for (backend, variant), seconds in times.items():
+            median = float(np.median(seconds))
+            rows.append({"backend": backend, "variant": variant, "size": size, "rounds": FLAGS.repeats,
+                         "median_ms": median * 1e3, "quartiles_ms": [float(np.percentile(seconds, q)) * 1e3
+                                                                    for q in (25, 75)],
+                         "tf_float_over_this": reference / median, "fp32_matmul_gflops_same_rounds": peak})
+            print(f"interleaved {backend}/{variant} {size}px: {median * 1e3:.0f} ms, TF float / this "
+                  f"{reference / median:.2f}", file=sys.stderr, flush=True)
+    return rows
 
 
 def _large(spec):
@@ -257,19 +302,23 @@ def bench_large():
     return row
 
 
+def _model_variant():
+    """The TF model's variant name and path ('' for the bundled one; random weights without it)."""
+    if FLAGS.model:
+        return os.path.basename(os.path.normpath(FLAGS.model)), FLAGS.model
+    from cin_style.errors import ModelError
+    from cin_style.model_format import bundled_model_path
+
+    try:
+        bundled_model_path()
+    except ModelError:
+        return "random_full", ""
+    return "bundled", ""
+
+
 def bench_inference(peak):
     jobs = []
-    model_variant = "bundled"
-    if FLAGS.model:
-        model_variant = os.path.basename(os.path.normpath(FLAGS.model))
-    else:
-        from cin_style.errors import ModelError
-        from cin_style.model_format import bundled_model_path
-
-        try:
-            bundled_model_path()
-        except ModelError:
-            model_variant = "random_full"
+    model_variant, _ = _model_variant()
     for size in FLAGS.sizes:
         jobs.append(f"tf:{model_variant}:{size}:{FLAGS.model or ''}")
         for item in FLAGS.tflite:
@@ -326,6 +375,14 @@ def markdown(report):
             work = (f"{r['gflop']:.1f} | {r['fraction_of_fp32_peak']:.0%}" if r["gflop"] else "- | -")
             lines.append(f"| {r['backend']} | {r['variant']} | {r['size']} | {r['median_ms']:.0f} | {work} | "
                          f"{r['peak_rss_mb']:.0f} |")
+    if report.get("interleaved"):
+        lines += ["| backend | variant | size | median ms | quartiles ms | TF float / this | fp32 peak, same rounds |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in report["interleaved"]:
+            low, high = r["quartiles_ms"]
+            lines.append(f"| {r['backend']} | {r['variant']} | {r['size']} | {r['median_ms']:.0f} | "
+                         f"{low:.0f}-{high:.0f} | {r['tf_float_over_this']:.2f} | "
+                         f"{r['fp32_matmul_gflops_same_rounds']:.0f} GFLOP/s |")
     return "\n".join(lines) + "\n"
 
 
@@ -350,6 +407,8 @@ def main(argv):
         report["inference"] = bench_inference(machine["fp32_matmul_gflops"])
     if FLAGS.what in ("large", "all"):
         report["large"] = bench_large()
+    if FLAGS.what == "interleaved":
+        report["interleaved"] = bench_interleaved()
     table = markdown(report)
     if FLAGS.json:
         with open(FLAGS.json, "w", encoding="utf-8") as handle:
