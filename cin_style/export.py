@@ -31,8 +31,8 @@ import tensorflow as tf
 import tf_keras
 
 from cin_style.atomic import atomic_write
-from cin_style.calibration import (DEFAULT_ACTIVATION_RANGES, check_activation_ranges, describe_activation_ranges,
-                                  quantize_with_ranges)
+from cin_style.calibration import (DEFAULT_ACTIVATION_RANGES, PER_TENSOR_DENSE, check_activation_ranges,
+                                  describe_activation_ranges, quantize_with_ranges)
 from cin_style.controls import BORDER_MARGIN
 from cin_style.errors import ModelError
 from cin_style.model_format import CinModel
@@ -162,6 +162,9 @@ def _converter(model: CinModel, mode: str, representative, uint8_io: bool, netwo
         converter.representative_dataset = lambda: ({"image": s["image"], "style_weights": s["style_weights"]}
                                                     for s in representative())
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        # as quantize_calibrated does, for the paths where the converter quantizes by itself
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = (  # pylint: disable=protected-access
+            PER_TENSOR_DENSE)
         if uint8_io:
             converter.inference_input_type = tf.uint8
             converter.inference_output_type = tf.uint8
@@ -204,8 +207,9 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
         first (:func:`equalize_channel_scales`; the same float function, better int8).
       layout: ``fast`` (default), ``compact`` or ``plain``: the same function with
         convolutions rearranged to fill XNNPACK's kernels, at the cost of bigger
-        kernels (full model, int8, 1024 px: 2.21 MB 376 ms, 1.97 MB 433 ms, 1.90 MB
-        627 ms; see :func:`cin_style.network.space_to_depth_block`).
+        kernels (full model, int8: 1.98, 1.93 and 1.90 MB; 1024 px without AMX 784 and
+        822 ms for fast and compact in the same rounds, plain 627 against compact's 433 ms
+        on an AMX machine; see :func:`cin_style.network.space_to_depth_block`).
       activation_ranges: int8 post-training quantization only (ignored otherwise): ``"mse"``
         (default): per tensor the range with the least quantization error over the calibration
         samples (:func:`cin_style.calibration.mse_ranges`); a quantile q in (0.5, 1]: each
@@ -259,6 +263,8 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
         "quantization_aware_steps": int(qat_steps), "channel_equalization": equalize, "layout": layout,
         "fully_integer": mode == "int8" and not float_layers,
         "float_layers": [*float_layers, "output activation"] if float_layers else [],
+        "weight_scales": None if mode != "int8" else
+        "per channel (convolutions), per tensor (fully connected)" if PER_TENSOR_DENSE else "per channel",
         "activation_ranges": None if mode != "int8" else "learned (quantization-aware training)" if qat_steps
         else describe_activation_ranges(activation_ranges),
         "signature": SIGNATURE_KEY,

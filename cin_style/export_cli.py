@@ -26,9 +26,9 @@ flags.DEFINE_bool("equalize", True, "int8: rescale conv output channels to equal
                   "quantizing (the same float function; better int8 fidelity). --noequalize to compare.")
 flags.DEFINE_enum("layout", "fast", ["fast", "compact", "plain"],
                   "How far convolutions are rearranged for XNNPACK (the same function either way): fast "
-                  "(9x9 convs on pixel blocks, upsampling convs at the small resolution), compact (smaller "
-                  "blocks, plain upsampling: smaller file, slower), plain (none). Full model, int8, 1024 px: "
-                  "2.21 MB 376 ms, 1.97 MB 433 ms, 1.90 MB 627 ms. With --qat_steps only plain (its default there).")
+                  "(9x9 convs on 2x2 pixel blocks, upsampling convs at the small resolution), compact (the "
+                  "blocks, plain upsampling: smaller file, a little slower), plain (none). Full model, int8: "
+                  "1.98, 1.93, 1.90 MB. With --qat_steps only plain (its default there).")
 flags.DEFINE_string("activation_ranges", DEFAULT_ACTIVATION_RANGES,
                     "int8: how each tensor's activation range is chosen: mse (per tensor the range with the least "
                     "quantization error over the calibration samples), a quantile q in (0.5, 1] such as 0.9995 "

@@ -77,20 +77,20 @@ def space_to_depth_block(channels: int, kernel: int, layout: str = "fast") -> in
     """Block size at which the export network computes a stride-1 ``kernel`` conv with ``channels``
     filters (1: an ordinary conv; see :class:`~cin_style.layers.SpaceToDepthConv2D`).
 
-    XNNPACK's int8 kernel computes 64 output channels at a time, so the 9x9 convs
+    XNNPACK's int8 kernels compute several output channels at a time, so the 9x9 convs
     (32 and 3 filters at full resolution, the input conv also with only 3 input
-    channels) waste most of it. ``fast``: the smallest of 2 and 4 that gives at least
-    64 outputs per block; ``compact``: 2 (the kernel, with its zeros, grows less);
-    ``plain``: 1. Measured on the full model (int8, 1024 px, 2 threads): plain 1.90 MB
-    627 ms, compact 1.97 MB 433 ms, fast 2.21 MB 376 ms.
+    channels) waste most of them. ``fast`` and ``compact``: 2x2 blocks (4x the filters
+    and input channels); ``plain``: 1. Blocks of 4 fill AMX's 64-wide int8 tile with the
+    3-filter output conv (4% faster there) but store its kernel 16 times with zeros
+    (221 KB against 38 KB) and bought nothing without AMX, so no layout uses them.
+    Full model, int8, 1024 px, 2 threads, no AMX, same rounds (docs/benchmarks/layouts_2x2.md):
+    fast 1.98 MB 784 ms, compact 1.93 MB 822 ms, fast with 4x4 blocks 2.21 MB 781 ms.
     """
     if layout not in EXPORT_LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(EXPORT_LAYOUTS)}, got {layout!r}")
     if layout == "plain" or kernel != 9 or channels >= 64:
         return 1
-    if layout == "compact" or 4 * channels >= 64:
-        return 2
-    return 4
+    return 2
 
 
 def upsamples_at_low_resolution(channels: int, layout: str = "fast") -> bool:

@@ -153,6 +153,29 @@ def test_int8_is_fully_quantized(exported):
                 assert tensors[index]["dtype"] in (np.int8, np.int32), (op["op_name"], tensors[index]["name"])
 
 
+def _weight_scale_counts(path) -> dict[str, set[int]]:
+    """Per op kind, the numbers of scales its int8 weight tensors have."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    counts = {}
+    for op in interpreter._get_ops_details():
+        if op["op_name"] in ("CONV_2D", "FULLY_CONNECTED"):
+            weights = tensors[op["inputs"][1]]
+            counts.setdefault(op["op_name"], set()).add(len(weights["quantization_parameters"]["scales"]))
+    return counts
+
+
+def test_int8_weight_scales_per_channel_for_convs_per_tensor_for_style_tables(exported):
+    """Convolutions keep a scale per output channel; the gamma/beta tables (fully connected, one
+    column per channel) share one, which saves the per-channel parameters' bytes."""
+    counts = _weight_scale_counts(exported["int8"])
+    assert counts["FULLY_CONNECTED"] == {1}
+    assert min(counts["CONV_2D"]) > 1
+    assert json.load(open(exported["int8"] + ".json"))["weight_scales"].endswith("per tensor (fully connected)")
+
+
 @pytest.mark.parametrize("uint8_io", [False, True])
 def test_int8_with_float_ends(tiny_model, exported, calibration, uint8_io, tmp_path):
     """float_ends keeps the 3-channel ends (contrast standardization, output norm and sigmoid)
@@ -362,6 +385,7 @@ def test_int8_export_activation_ranges(tiny_model, exported, calibration, tmp_pa
         return {t["name"]: t["quantization"][0] for t in Interpreter(model_path=str(file)).get_tensor_details()
                 if t["dtype"] == np.int8 and len(t["shape"]) == 4}
     minmax = scales(paths["calibrator"])
+    assert _weight_scale_counts(paths["calibrator"])["FULLY_CONNECTED"] == {1}  # the converter's own path too
     for narrowed in (scales(exported["int8"]), scales(paths[0.999])):
         assert sum(narrowed[name] < 0.95 * minmax[name] for name in set(minmax) & set(narrowed)) >= 5
     for bad in (0.3, "median"):
@@ -386,3 +410,34 @@ def test_benchmark_times_a_tflite_file_without_its_metadata(exported, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     row = json.loads(result.stdout.strip().splitlines()[-1])
     assert row["median_ms"] > 0 and row["gflop"] is None and row["size"] == 32
+
+
+def test_interleaved_benchmark_times_every_variant_in_the_same_rounds(tiny_model_dir, exported, tmp_path):
+    """--what interleaved times the TF model and each .tflite in turn and reports their ratios."""
+    import os
+    import subprocess
+    import sys
+
+    tool = os.path.join(os.path.dirname(__file__), "..", "tools", "benchmark.py")
+    report = tmp_path / "report.json"
+    result = subprocess.run([sys.executable, tool, "--what=interleaved", f"--model={tiny_model_dir}", "--sizes=32",
+                             "--repeats=3", f"--tflite=f32={exported['float32']},int8={exported['int8']}",
+                             f"--json={report}"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.load(open(report))["interleaved"]
+    assert [(r["backend"], r["variant"]) for r in rows] == [("tf", os.path.basename(tiny_model_dir)),
+                                                              ("tflite", "f32"), ("tflite", "int8")]
+    assert all(r["rounds"] == 3 and r["median_ms"] > 0 and r["fp32_matmul_gflops_same_rounds"] > 0 for r in rows)
+    assert rows[0]["tf_float_over_this"] == 1.0
+    assert "TF float / this" in result.stdout
+
+
+def test_interleaved_times_runs_each_function_once_per_round_in_turn():
+    from cin_style.benchmarking import interleaved_times
+
+    calls = []
+    times = interleaved_times({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=3, warmup=1)
+    assert calls == ["a", "b"] + ["a", "b"] * 3
+    assert {name: len(t) for name, t in times.items()} == {"a": 3, "b": 3}
+    with pytest.raises(ValueError, match="rounds"):
+        interleaved_times({"a": lambda: None}, rounds=0)

@@ -18,6 +18,10 @@ flags.DEFINE_integer("thumbnail_size", 160, "Thumbnail side in pixels.")
 flags.DEFINE_bool("float_ends", True, "Keep the model's 3-channel ends in float, every conv int8 (export "
                   "--float_ends: the app runs it on the CPU with XNNPACK, where it is as fast and closer to the "
                   "float model); --nofloat_ends for a fully integer model (integer-only accelerators).")
+flags.DEFINE_enum("layout", "compact", ["fast", "compact", "plain"],
+                  "Export layout (see cin-style export --layout). compact: the slim alpha 0.5 model in 0.60 MB "
+                  "(fast: 0.67 MB, 2% faster at 1024 px on a 2-core Xeon without AMX; "
+                  "docs/benchmarks/layouts_2x2.md).")
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 ASSETS = os.path.join(ROOT, "android_demo", "app", "src", "main", "assets")
@@ -36,6 +40,7 @@ def main(argv):
     if FLAGS.model:
         command.append(f"--model={FLAGS.model}")
     command.append("--float_ends" if FLAGS.float_ends else "--nofloat_ends")
+    command.append(f"--layout={FLAGS.layout}")
     subprocess.run(command, check=True)
     model = resolve_model(FLAGS.model)
     for style in model.styles:
