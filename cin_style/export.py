@@ -171,6 +171,19 @@ def _converter(model: CinModel, mode: str, representative, uint8_io: bool, netwo
     return converter
 
 
+def _without_internal_tensor_names(content: bytes) -> bytes:
+    """``content`` with the names of all tensors but the model's inputs and outputs removed."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model_object = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    for subgraph in model_object.subgraphs:
+        kept = {*subgraph.inputs, *subgraph.outputs}
+        for index, tensor in enumerate(subgraph.tensors):
+            if index not in kept:
+                tensor.name = None
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model_object))
+
+
 def _io_spec(content: bytes) -> dict:
     from ai_edge_litert.interpreter import Interpreter
 
@@ -190,7 +203,7 @@ def _io_spec(content: bytes) -> dict:
 def export_tflite(model: CinModel, path, mode: str = "float32", *, representative=None,
                   uint8_io: bool = False, qat_steps: int = 0, qat_crops=None, equalize: bool = True,
                   layout: str = "fast", activation_ranges: str | float | None = DEFAULT_ACTIVATION_RANGES,
-                  float_ends: bool = False, log=None) -> dict:
+                  float_ends: bool = False, tensor_names: bool = True, log=None) -> dict:
     """Writes ``model`` as a TFLite flatbuffer at ``path`` and its metadata at ``path`` + ``.json``.
 
     Args:
@@ -221,6 +234,9 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
         input's contrast standardization, the output's instance norm, 3 channels each) and the
         output's sigmoid in float; all convolutions and the tensors between them stay int8. The
         model is then not fully integer (not for integer-only accelerators).
+      tensor_names: keep every tensor's name (what debuggers and graph viewers show); False keeps
+        only the inputs' and outputs' (the signature, the metadata and apps need nothing else):
+        the slim alpha 0.5 int8 file 21 KB (3.6%) smaller, the same outputs.
 
     Returns:
       The metadata dict (also written as JSON).
@@ -258,11 +274,14 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
                                            float_outputs=bool(float_layers))
     except Exception as exc:  # the converter's own errors are long MLIR dumps
         raise ModelError(f"TFLite conversion failed for mode {mode}: {str(exc).splitlines()[0][:500]}") from exc
+    if not tensor_names:
+        content = _without_internal_tensor_names(content)
     metadata = {
         "format": METADATA_FORMAT, "format_version": 1, "mode": mode,
         "quantization_aware_steps": int(qat_steps), "channel_equalization": equalize, "layout": layout,
         "fully_integer": mode == "int8" and not float_layers,
         "float_layers": [*float_layers, "output activation"] if float_layers else [],
+        "tensor_names": "all" if tensor_names else "inputs and outputs only",
         "weight_scales": None if mode != "int8" else
         "per channel (convolutions), per tensor (fully connected)" if PER_TENSOR_DENSE else "per channel",
         "activation_ranges": None if mode != "int8" else "learned (quantization-aware training)" if qat_steps

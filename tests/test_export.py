@@ -83,6 +83,27 @@ def test_other_layouts_export_the_same_function(tiny_model, exported, layout, tm
         export_tflite(tiny_model, str(tmp_path / "bad.tflite"), "float32", layout="tiny")
 
 
+def test_export_without_internal_tensor_names_is_smaller_and_the_same(tiny_model, exported, calibration, tmp_path):
+    """tensor_names=False drops every name but the inputs' and outputs': a smaller file, the same
+    outputs, and the metadata's I/O spec (what apps read) unchanged."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    path = tmp_path / "unnamed.tflite"
+    metadata = export_tflite(tiny_model, path, "int8", representative=representative_images(calibration, 3, 32),
+                             tensor_names=False)
+    named = json.load(open(exported["int8"] + ".json"))
+    assert metadata["tensor_names"] == "inputs and outputs only" and named["tensor_names"] == "all"
+    assert metadata["io"] == named["io"]
+    assert metadata["size_bytes"] < named["size_bytes"]
+    names = [t["name"] for t in Interpreter(model_path=str(path)).get_tensor_details()]
+    io_names = {spec["tensor_name"] for kind in ("inputs", "outputs") for spec in metadata["io"][kind].values()}
+    assert set(names) - {""} == io_names
+    image = np.random.default_rng(4).random((21, 30, 3), np.float32)
+    weights = np.array([0.2, 0.5, 0.3], np.float32)
+    np.testing.assert_array_equal(TFLiteStylizer(str(path)).stylize_array(image, weights),
+                                  TFLiteStylizer(exported["int8"]).stylize_array(image, weights))
+
+
 def test_exported_graph_has_no_shape_dependent_ops(exported):
     """SHAPE-driven slicing makes LiteRT re-prepare every op on every run; sizes are the caller's job."""
     from ai_edge_litert.interpreter import Interpreter

@@ -40,7 +40,7 @@ def main(argv):
     if FLAGS.model:
         command.append(f"--model={FLAGS.model}")
     command.append("--float_ends" if FLAGS.float_ends else "--nofloat_ends")
-    command.append(f"--layout={FLAGS.layout}")
+    command += [f"--layout={FLAGS.layout}", "--notensor_names"]  # the app needs the I/O names only
     subprocess.run(command, check=True)
     model = resolve_model(FLAGS.model)
     for style in model.styles:
