@@ -312,6 +312,7 @@ def test_quantization_aware_int8_export(tiny_model, calibration, tmp_path):
                          layout="plain")
     assert meta["quantization_aware_steps"] == 20 and meta["layout"] == "plain"
     assert not (tmp_path / "fast.tflite").exists()
+    assert _weight_scale_counts(path)["FULLY_CONNECTED"] == {1}  # as the metadata's weight_scales says
     stylizer = TFLiteStylizer(path)
     for style in range(3):
         weights = np.eye(3, dtype=np.float32)[style]
