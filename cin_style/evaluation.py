@@ -27,9 +27,13 @@ __all__ = ["center_crop", "loss_config_of", "evaluate_model", "reference_key", "
            "markdown_summary"]
 
 
-def center_crop(rgb: np.ndarray, size: int) -> np.ndarray:
-    """Resize the short side to ``size`` and cut the central ``size`` x ``size`` square."""
-    resized = resize_short_side(rgb, size)
+def center_crop(rgb: np.ndarray, size: int, short_side: int | None = None) -> np.ndarray:
+    """Resize the short side to ``short_side`` (default ``size``) and cut the central ``size`` x
+    ``size`` square."""
+    short_side = size if short_side is None else int(short_side)
+    if short_side < size:
+        raise ValueError(f"short_side must be at least size ({size}), got {short_side}")
+    resized = resize_short_side(rgb, short_side)
     top, left = (resized.shape[0] - size) // 2, (resized.shape[1] - size) // 2
     return resized[top:top + size, left:left + size]
 
@@ -70,7 +74,7 @@ def reference_key(crop: np.ndarray, style_rgb: np.ndarray, iterations: int, conf
 
 def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_images: int = 2,
                    gatys_iterations: int = 100, styles=None, reference_cache: dict | None = None,
-                   log=print) -> dict:
+                   short_side: int | None = None, log=print) -> dict:
     """Scores a model per style against the Gatys reference.
 
     Each style is scored, and its Gatys reference optimized, with the loss it was
@@ -80,6 +84,8 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
     Args:
       stylizer: a :class:`~cin_style.Stylizer`.
       photos: image paths (or arrays), center-cropped to ``size`` x ``size``.
+      short_side: photos are first resized to this short side (default ``size``: the whole
+        short side in the crop; larger zooms in, as training's ``photo_short_side`` does).
       style_dir: folder holding the styles' source images (named in the manifest).
       gatys_images: the first this many photos also get the Gatys reference.
       gatys_iterations: L-BFGS iterations of the reference.
@@ -95,7 +101,7 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
     model = stylizer.model
     config = loss_config_of(model)
     loss = PerceptualLoss(config)
-    crops = np.stack([center_crop(load_image(p).rgb, size) for p in photos])
+    crops = np.stack([center_crop(load_image(p).rgb, size, short_side) for p in photos])
     content_features = loss.content_features(crops)
     sources = _style_sources(model, style_dir)
     names = styles or model.style_names
@@ -139,7 +145,7 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
         worst = max(ratios, key=ratios.get)
         summary = {"median_ratio": statistics.median(ratios.values()), "max_ratio": ratios[worst],
                    "worst_style": worst}
-    settings = {"size": size, "photos": len(crops), "gatys_images": gatys_images,
+    settings = {"size": size, "short_side": short_side or size, "photos": len(crops), "gatys_images": gatys_images,
                 "gatys_iterations": gatys_iterations, "loss": config.to_dict(),
                 "style_strengths": dict(model.training_config.get("style_strengths") or {})}
     return {"styles": results, "summary": summary, "settings": settings}
@@ -180,7 +186,9 @@ def tflite_fidelity(stylizer, tflite_stylizer, photos, size: int = 512, styles=N
 def markdown_summary(report: dict) -> str:
     """A Markdown table of :func:`evaluate_model`'s report."""
     settings = report["settings"]
-    lines = [f"Evaluation at {settings['size']} px on {settings['photos']} photos; Gatys reference: "
+    short_side = settings.get("short_side", settings["size"])
+    crop = f" (center crops of photos at a {short_side} px short side)" if short_side != settings["size"] else ""
+    lines = [f"Evaluation at {settings['size']} px{crop} on {settings['photos']} photos; Gatys reference: "
              f"{settings['gatys_iterations']} L-BFGS iterations on {settings['gatys_images']} of them.", "",
              "| style | total | content | style | tv | Gatys total | ratio |", "|---|---|---|---|---|---|---|"]
     for name, r in report["styles"].items():

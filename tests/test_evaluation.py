@@ -81,6 +81,20 @@ def test_evaluate_tool_writes_json_and_markdown(images, eval_model, tmp_path):
     assert sorted(cache.values()) == sorted(e["gatys100_total_loss"] for e in report["styles"].values())
 
 
+def test_center_crop_can_zoom_in_like_training():
+    """short_side resizes first (as training's photo_short_side does), then cuts the central square."""
+    from cin_style.evaluation import center_crop
+    from cin_style.gatys import resize_short_side
+
+    rgb = np.random.default_rng(0).random((60, 90, 3)).astype(np.float32)
+    assert center_crop(rgb, 32).shape == (32, 32, 3)
+    zoomed = center_crop(rgb, 32, short_side=40)
+    resized = resize_short_side(rgb, 40)  # 40 x 60
+    np.testing.assert_array_equal(zoomed, resized[4:36, 14:46])
+    with pytest.raises(ValueError, match="short_side must be at least size"):
+        center_crop(rgb, 32, short_side=20)
+
+
 def test_gatys_references_are_reused_from_the_cache(images, eval_model, monkeypatch):
     from cin_style import evaluation
     from cin_style.stylizer import Stylizer

@@ -19,6 +19,8 @@ flags.DEFINE_string("style_dir", None, "Folder of the styles' source images (def
                     "this tool).")
 flags.DEFINE_integer("max_images", None, "Use at most this many photos (sorted by name).")
 flags.DEFINE_integer("size", 256, "Photos are center-cropped to size x size.")
+flags.DEFINE_integer("short_side", None, "Resize photos to this short side before the center crop (default: "
+                     "--size, the whole short side; training's --photo_short_side zooms in the same way).")
 flags.DEFINE_integer("gatys_images", 2, "Photos per style that also get the Gatys reference (0: none).")
 flags.DEFINE_integer("gatys_iterations", 100, "L-BFGS iterations of the reference.")
 flags.DEFINE_list("styles", None, "Evaluate only these styles.")
@@ -75,7 +77,7 @@ def main(argv):
         if cache is not None:  # each style's references are saved as soon as they exist
             _save_json(FLAGS.gatys_cache, cache)
 
-    report = evaluate_model(stylizer, photos, style_dir, size=FLAGS.size,
+    report = evaluate_model(stylizer, photos, style_dir, size=FLAGS.size, short_side=FLAGS.short_side,
                             gatys_images=FLAGS.gatys_images, gatys_iterations=FLAGS.gatys_iterations,
                             styles=FLAGS.styles, reference_cache=cache, log=log)
     if FLAGS.tflite:
