@@ -243,8 +243,7 @@ def float_nodes(calibrated: bytes, layers=(), outputs: bool = False) -> list[str
         nodes += found
     if outputs:
         model_outputs = set(subgraph.outputs)
-        nodes += [subgraph.tensors[op.outputs[0]].name.decode() for op in subgraph.operators
-                  if op.outputs[0] in model_outputs]
+        nodes += [name for name, op in zip(names, subgraph.operators) if op.outputs[0] in model_outputs]
     return nodes
 
 
