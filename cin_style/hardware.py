@@ -1,9 +1,16 @@
-"""What the machine's processor can do natively, for choosing a training precision.
+"""What the machine's processor can do fast, for choosing a training precision.
 
-bfloat16 mixed precision only pays where the hardware has bfloat16 arithmetic
-(x86 AVX512-BF16 or AMX-BF16, Arm BF16, or a GPU). Elsewhere TensorFlow emulates it:
-on a 2-core AVX2-only machine (no AVX-512) one training step at 128 px, batch 8, ran at
-0.2 images/s in mixed bfloat16 against 1.35 images/s in float32.
+bfloat16 mixed precision pays only where the hardware multiplies bfloat16 matrices
+faster than float32 ones. Measured on 2-core machines (``tools/benchmark.py --what
+train``, full network, 256 px, batch 4; README, "Benchmarks"):
+
+- Xeon with AMX-BF16: bf16 4.08 images/s against float32 1.78 (2.3x faster).
+- Xeon with AVX512-BF16 but no AMX: bf16 0.69 against float32 1.13 (1.6x *slower*, 1.9x in another run;
+  TensorFlow's kernels gain less from the bf16 dot products than they lose converting).
+- AVX2 only (no bf16 instructions; TensorFlow emulates bf16): 6.7x slower.
+
+So ``--precision auto`` takes bf16 with AMX-BF16, with Arm BF16 (not measured here; the
+matrix instructions BFMMLA are what TensorFlow's Arm kernels use), or with a GPU.
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ import functools
 
 import tensorflow as tf
 
-_BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
+# x86 ``amx_bf16``; Arm ``bf16`` (FEAT_BF16). ``avx512_bf16`` alone is not enough (see above).
+_FAST_BF16_CPU_FLAGS = frozenset({"amx_bf16", "bf16"})
 
 
 def cpu_flags(cpuinfo_text: str) -> frozenset[str]:
@@ -25,22 +33,23 @@ def cpu_flags(cpuinfo_text: str) -> frozenset[str]:
     return frozenset(flags)
 
 
-def cpu_has_native_bfloat16(cpuinfo_text: str) -> bool:
-    """Whether the flags in ``cpuinfo_text`` include bfloat16 arithmetic."""
-    return bool(cpu_flags(cpuinfo_text) & _BF16_CPU_FLAGS)
+def cpu_has_fast_bfloat16(cpuinfo_text: str) -> bool:
+    """Whether the flags in ``cpuinfo_text`` name bfloat16 matrix instructions that make
+    bf16 training faster than float32 (AMX-BF16, Arm BF16)."""
+    return bool(cpu_flags(cpuinfo_text) & _FAST_BF16_CPU_FLAGS)
 
 
 @functools.lru_cache(maxsize=1)
-def native_bfloat16_available() -> bool:
-    """True when a GPU is visible or the CPU has bfloat16 instructions.
+def bfloat16_training_pays() -> bool:
+    """True when a GPU is visible or the CPU has fast bfloat16 matrix instructions.
 
-    Reads ``/proc/cpuinfo``; where it cannot be read (not Linux) the answer is True,
-    so that nothing is refused on a platform this check does not understand.
+    Reads ``/proc/cpuinfo``; where it cannot be read (not Linux) the answer is False:
+    float32 is never the slow choice by much, bf16 can be (6.7x on emulation).
     """
     if tf.config.list_physical_devices("GPU"):
         return True
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-            return cpu_has_native_bfloat16(handle.read())
+            return cpu_has_fast_bfloat16(handle.read())
     except OSError:
-        return True
+        return False

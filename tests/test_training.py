@@ -206,7 +206,7 @@ def test_mixed_bfloat16_training_with_samples(data, tmp_path):
 
 def test_mixed_bfloat16_warns_on_a_processor_without_bfloat16(data, tmp_path, monkeypatch):
     import cin_style.trainer as trainer_module
-    monkeypatch.setattr(trainer_module, "native_bfloat16_available", lambda: False)
+    monkeypatch.setattr(trainer_module, "bfloat16_training_pays", lambda: False)
     lines = []
     Trainer(_config(data, tmp_path / "bf16", num_steps=0, precision="mixed_bfloat16"), log=lines.append)
     assert any("--precision float32" in line for line in lines)
@@ -219,14 +219,14 @@ def test_mixed_bfloat16_warns_on_a_processor_without_bfloat16(data, tmp_path, mo
 def test_auto_precision_follows_the_processor_and_may_change_on_resume(data, tmp_path, monkeypatch, native,
                                                                        expected):
     import cin_style.trainer as trainer_module
-    monkeypatch.setattr(trainer_module, "native_bfloat16_available", lambda: native)
+    monkeypatch.setattr(trainer_module, "bfloat16_training_pays", lambda: native)
     run = tmp_path / "auto"
     config = _config(data, run, num_steps=2, precision="auto")
     assert config.precision == expected
     Trainer(config).run()
     assert json.load(open(run / "train_config.json"))["precision"] == expected
     # the checkpoint continues on a machine that resolves auto the other way
-    monkeypatch.setattr(trainer_module, "native_bfloat16_available", lambda: not native)
+    monkeypatch.setattr(trainer_module, "bfloat16_training_pays", lambda: not native)
     resumed = Trainer(_config(data, run, num_steps=4, precision="auto"))
     resumed.run(resume=True)
     assert resumed.current_step == 4

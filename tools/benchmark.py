@@ -53,9 +53,9 @@ def _configure_threads():
 
 def _machine():
     from cin_style.benchmarking import matmul_peak_gflops
-    from cin_style.hardware import native_bfloat16_available
+    from cin_style.hardware import bfloat16_training_pays
     return {"fp32_matmul_gflops": matmul_peak_gflops(), "cpu_count": os.cpu_count(), "threads": FLAGS.threads,
-            "native_bfloat16": native_bfloat16_available()}
+            "bfloat16_training_pays": bfloat16_training_pays()}
 
 
 def _synthetic_training_data(root):
@@ -99,8 +99,8 @@ def bench_train(peak):
             print(f"train {precision}: {rate:.2f} images/s, {rate * gflop:.0f} GFLOP/s = "
                   f"{rate * gflop / peak:.0%} of the fp32 matmul peak", file=sys.stderr, flush=True)
     # The headline is the precision training uses by default here (--precision auto).
-    from cin_style.hardware import native_bfloat16_available
-    default = "mixed_bfloat16" if native_bfloat16_available() else "float32"
+    from cin_style.hardware import bfloat16_training_pays
+    default = "mixed_bfloat16" if bfloat16_training_pays() else "float32"
     if default not in results["by_precision"]:
         default = next(iter(results["by_precision"]))
     results.update({"default_precision": default, "images_per_s": results["by_precision"][default]["images_per_s"]})
