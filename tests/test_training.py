@@ -213,6 +213,7 @@ def test_mixed_bfloat16_warns_on_a_processor_without_bfloat16(data, tmp_path, mo
     lines.clear()
     Trainer(_config(data, tmp_path / "fp32", num_steps=0), log=lines.append)
     assert not any("bfloat16" in line for line in lines)
+    assert "precision: float32" in lines  # the log says which precision runs
 
 
 @pytest.mark.parametrize("native,expected", [(True, "mixed_bfloat16"), (False, "float32")])
