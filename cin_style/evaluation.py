@@ -23,7 +23,7 @@ from cin_style.gatys import optimize, resize_short_side
 from cin_style.images import load_image
 from cin_style.losses import LossConfig, PerceptualLoss
 
-__all__ = ["center_crop", "loss_config_of", "evaluate_model", "reference_key", "tflite_fidelity",
+__all__ = ["center_crop", "luminance_correlation", "loss_config_of", "evaluate_model", "reference_key", "tflite_fidelity",
            "markdown_summary"]
 
 
@@ -36,6 +36,24 @@ def center_crop(rgb: np.ndarray, size: int, short_side: int | None = None) -> np
     resized = resize_short_side(rgb, short_side)
     top, left = (resized.shape[0] - size) // 2, (resized.shape[1] - size) // 2
     return resized[top:top + size, left:left + size]
+
+
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601
+
+
+def luminance_correlation(outputs: np.ndarray, contents: np.ndarray) -> np.ndarray:
+    """Per image, the Pearson correlation of the output's luma with the content's.
+
+    [B, H, W, 3] each -> [B]. Near +1 where the stylization keeps the photo's light and dark
+    (Gatys-style optimization from the photo reads about +0.9); negative where it paints a
+    negative of the photo. 0 for a flat image.
+    """
+    a = np.asarray(outputs, np.float32) @ _LUMA
+    b = np.asarray(contents, np.float32) @ _LUMA
+    a = (a - a.mean(axis=(1, 2), keepdims=True)).reshape(len(a), -1)
+    b = (b - b.mean(axis=(1, 2), keepdims=True)).reshape(len(b), -1)
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return np.where(norms > 0, (a * b).sum(axis=1) / np.maximum(norms, 1e-12), 0.0)
 
 
 def loss_config_of(model) -> LossConfig:
@@ -119,7 +137,8 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
         terms = {k: v.numpy() for k, v in style_loss.per_example(outputs, content_features, targets).items()}
         entry = {"total_loss": float(terms["total"].mean()), "content_loss": float(terms["content"].mean()),
                  "style_loss": float(terms["style"].mean()), "tv_loss": float(terms["tv"].mean()),
-                 "style_weight": style_loss.config.style_weight, "images": len(crops)}
+                 "style_weight": style_loss.config.style_weight, "images": len(crops),
+                 "luminance_correlation": float(luminance_correlation(outputs, crops).mean())}
         if gatys_images:
             reference = []
             for crop in crops[:gatys_images]:
@@ -138,7 +157,7 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
         results[name] = entry
         log(f"{name}: total {entry['total_loss']:.4g}" +
             (f"  gatys{gatys_iterations} {entry['gatys100_total_loss']:.4g}  ratio {entry['ratio']:.3f}"
-             if gatys_images else ""))
+             if gatys_images else "") + f"  luminance corr. {entry['luminance_correlation']:+.2f}")
     summary = {}
     ratios = {n: r["ratio"] for n, r in results.items() if "ratio" in r}
     if ratios:
@@ -190,11 +209,13 @@ def markdown_summary(report: dict) -> str:
     crop = f" (center crops of photos at a {short_side} px short side)" if short_side != settings["size"] else ""
     lines = [f"Evaluation at {settings['size']} px{crop} on {settings['photos']} photos; Gatys reference: "
              f"{settings['gatys_iterations']} L-BFGS iterations on {settings['gatys_images']} of them.", "",
-             "| style | total | content | style | tv | Gatys total | ratio |", "|---|---|---|---|---|---|---|"]
+             "| style | total | content | style | tv | Gatys total | ratio | luminance corr. |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, r in report["styles"].items():
         gatys = f"{r['gatys100_total_loss']:.4g} | {r['ratio']:.3f}" if "ratio" in r else "- | -"
+        luminance = f"{r['luminance_correlation']:+.2f}" if "luminance_correlation" in r else "-"
         lines.append(f"| {name} | {r['total_loss']:.4g} | {r['content_loss']:.4g} | {r['style_loss']:.4g} | "
-                     f"{r['tv_loss']:.3g} | {gatys} |")
+                     f"{r['tv_loss']:.3g} | {gatys} | {luminance} |")
     if report["summary"]:
         s = report["summary"]
         lines += ["", f"Median ratio {s['median_ratio']:.3f}; worst {s['worst_style']} at {s['max_ratio']:.3f}."]

@@ -95,6 +95,18 @@ def test_center_crop_can_zoom_in_like_training():
         center_crop(rgb, 32, short_side=20)
 
 
+def test_luminance_correlation_tells_a_photo_from_its_negative():
+    from cin_style.evaluation import luminance_correlation
+
+    rng = np.random.default_rng(0)
+    photos = rng.uniform(size=(2, 16, 16, 3)).astype(np.float32)
+    tinted = np.clip(photos * [0.5, 0.8, 0.3] + 0.2, 0, 1)  # another palette, same light and dark
+    np.testing.assert_allclose(luminance_correlation(photos, photos), [1, 1], atol=1e-5)
+    assert (luminance_correlation(tinted, photos) > 0.9).all()
+    np.testing.assert_allclose(luminance_correlation(1 - photos, photos), [-1, -1], atol=1e-5)
+    assert luminance_correlation(np.full_like(photos, 0.5), photos).tolist() == [0, 0]  # flat output
+
+
 def test_gatys_references_are_reused_from_the_cache(images, eval_model, monkeypatch):
     from cin_style import evaluation
     from cin_style.stylizer import Stylizer
