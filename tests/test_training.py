@@ -74,7 +74,7 @@ def test_training_lowers_the_loss_and_saves_a_model(data, tmp_path):
     model = trainer.run()
     after = _fixed_loss(trainer)
     assert after[0] < 0.8 * before[0]
-    assert "content: 6 photos, 1 skipped" in lines[0]
+    assert "precision: float32" == lines[0] and "content: 6 photos, 1 skipped" in lines[1]
     assert any(line.startswith("step 30/30") and "img/s" in line and "ETA" in line for line in lines)
     saved = load_model(tmp_path / "run" / "model")
     assert saved.style_names == ["red_stripes", "blue_checks"] == model.style_names
