@@ -5,8 +5,8 @@ faster than float32 ones. Measured on 2-core machines (``tools/benchmark.py --wh
 train``, full network, 256 px, batch 4; README, "Benchmarks"):
 
 - Xeon with AMX-BF16: bf16 4.08 images/s against float32 1.78 (2.3x faster).
-- Xeon with AVX512-BF16 but no AMX: bf16 0.69 against float32 1.13 (1.6x *slower*, 1.9x in another run;
-  TensorFlow's kernels gain less from the bf16 dot products than they lose converting).
+- Xeon with AVX512-BF16 but no AMX: bf16 0.69 against float32 1.13 (1.6x *slower*; 1.9x in
+  another run).
 - AVX2 only (no bf16 instructions; TensorFlow emulates bf16): 6.7x slower.
 
 So ``--precision auto`` takes bf16 with AMX-BF16, with Arm BF16 (not measured here; the
@@ -44,7 +44,7 @@ def bfloat16_training_pays() -> bool:
     """True when a GPU is visible or the CPU has fast bfloat16 matrix instructions.
 
     Reads ``/proc/cpuinfo``; where it cannot be read (not Linux) the answer is False:
-    float32 is never the slow choice by much, bf16 can be (6.7x on emulation).
+    float32 at worst forgoes a 2.3x gain, bf16 without matrix instructions ran 1.6-6.7x slower.
     """
     if tf.config.list_physical_devices("GPU"):
         return True
