@@ -18,6 +18,7 @@ import statistics
 import numpy as np
 import tensorflow as tf
 
+from cin_style.controls import luma
 from cin_style.data import load_style_image
 from cin_style.gatys import optimize, resize_short_side
 from cin_style.images import load_image
@@ -38,9 +39,6 @@ def center_crop(rgb: np.ndarray, size: int, short_side: int | None = None) -> np
     return resized[top:top + size, left:left + size]
 
 
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601
-
-
 def luminance_correlation(outputs: np.ndarray, contents: np.ndarray) -> np.ndarray:
     """Per image, the Pearson correlation of the output's luma with the content's.
 
@@ -48,8 +46,7 @@ def luminance_correlation(outputs: np.ndarray, contents: np.ndarray) -> np.ndarr
     (Gatys-style optimization from the photo reads about +0.9); negative where it paints a
     negative of the photo. 0 for a flat image.
     """
-    a = np.asarray(outputs, np.float32) @ _LUMA
-    b = np.asarray(contents, np.float32) @ _LUMA
+    a, b = luma(outputs), luma(contents)
     a = (a - a.mean(axis=(1, 2), keepdims=True)).reshape(len(a), -1)
     b = (b - b.mean(axis=(1, 2), keepdims=True)).reshape(len(b), -1)
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
