@@ -152,3 +152,18 @@ def test_weight_average_of_snapshots(tmp_path):
     assert packaged.training_config["weight_average"]["steps"] == [100, 200]
     image = np.random.default_rng(0).random((1, 16, 16, 3), np.float32)
     np.testing.assert_allclose(_outputs(packaged, image), _outputs(averaged, image), atol=2e-3)  # float16 storage
+
+
+def test_invert_input_paints_the_photo_instead_of_its_negative():
+    from cin_style.polarity import invert_input
+
+    model = make_tiny_model(seed=4)
+    image = np.random.default_rng(1).random((1, 24, 20, 3), np.float32)
+    inverted = invert_input(model)
+    for style in range(model.num_styles):
+        np.testing.assert_allclose(_outputs(inverted, image, style), _outputs(model, 1.0 - image, style), atol=2e-5)
+    assert inverted.training_config["input_inverted"] is True
+    assert not np.allclose(_outputs(inverted, image), _outputs(model, image), atol=1e-3)
+    twice = invert_input(inverted)
+    np.testing.assert_allclose(_outputs(twice, image, 1), _outputs(model, image, 1), atol=2e-5)
+    assert twice.training_config["input_inverted"] is False

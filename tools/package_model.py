@@ -5,7 +5,8 @@ Reads titles, artists and years from assets/styles/CREDITS.md, stores the weight
 (after checking the outputs barely change) and writes cin_style/pretrained/.
 
 With several comma-separated --model directories (snapshots of one run), the package holds
-their weight average (cin_style.averaging).
+their weight average (cin_style.averaging). --invert_input flips a model that paints the photo's
+negative (cin_style.polarity; check `luminance corr.` in tools/evaluate.py's report).
 
 Example:
   python tools/package_model.py --model runs/bundled/model
@@ -21,6 +22,8 @@ from absl import app, flags
 FLAGS = flags.FLAGS
 flags.DEFINE_list("model", None, "Trained model directory, or several snapshots of one run to average.")
 flags.DEFINE_string("output", None, "Destination (default: cin_style/pretrained in this checkout).")
+flags.DEFINE_bool("invert_input", False, "Negate the first conv so the network sees the photo's negative "
+                  "(for a model whose luminance correlation with the photo is negative; cin_style.polarity).")
 flags.DEFINE_float("min_psnr", 40.0, "Refuse float16 storage if outputs change more than this PSNR allows.")
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -44,11 +47,14 @@ def main(argv):
 
     from cin_style.averaging import average_models
     from cin_style.model_format import StyleInfo, load_model, save_model
+    from cin_style.polarity import invert_input
 
     if not FLAGS.model:
         raise app.UsageError("--model is required")
     models = [load_model(path) for path in FLAGS.model]
     model = models[0] if len(models) == 1 else average_models(models)
+    if FLAGS.invert_input:
+        model = invert_input(model)
     table = credits()
     model.styles = [StyleInfo(s.name, *table.get(s.name, ("", "", "")), source_image=s.source_image)
                     for s in model.styles]
