@@ -18,13 +18,13 @@ import statistics
 import numpy as np
 import tensorflow as tf
 
-from cin_style.controls import luma
+from cin_style.controls import LUMA_WEIGHTS
 from cin_style.data import load_style_image
 from cin_style.gatys import optimize, resize_short_side
 from cin_style.images import load_image
 from cin_style.losses import LossConfig, PerceptualLoss
 
-__all__ = ["center_crop", "luminance_correlation", "loss_config_of", "evaluate_model", "reference_key",
+__all__ = ["center_crop", "luminance_correlation", "luminance_correlation_tensor", "loss_config_of", "evaluate_model", "reference_key",
            "tflite_fidelity", "markdown_summary"]
 
 
@@ -39,18 +39,25 @@ def center_crop(rgb: np.ndarray, size: int, short_side: int | None = None) -> np
     return resized[top:top + size, left:left + size]
 
 
-def luminance_correlation(outputs: np.ndarray, contents: np.ndarray) -> np.ndarray:
+def luminance_correlation(outputs, contents) -> np.ndarray:
     """Per image, the Pearson correlation of the output's luma with the content's.
 
     [B, H, W, 3] each -> [B]. Near +1 where the stylization keeps the photo's light and dark
     (Gatys-style optimization from the photo reads about +0.9); negative where it paints a
-    negative of the photo. 0 for a flat image.
+    negative of the photo. 0 for a flat image. The trainer logs it per batch
+    (:func:`luminance_correlation_tensor`).
     """
-    a, b = luma(outputs), luma(contents)
-    a = (a - a.mean(axis=(1, 2), keepdims=True)).reshape(len(a), -1)
-    b = (b - b.mean(axis=(1, 2), keepdims=True)).reshape(len(b), -1)
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    return np.where(norms > 0, (a * b).sum(axis=1) / np.maximum(norms, 1e-12), 0.0)
+    return luminance_correlation_tensor(np.asarray(outputs, np.float32), np.asarray(contents, np.float32)).numpy()
+
+
+def luminance_correlation_tensor(outputs: tf.Tensor, contents: tf.Tensor) -> tf.Tensor:
+    """:func:`luminance_correlation` in TensorFlow ops (inside a training step)."""
+    weights = tf.constant(LUMA_WEIGHTS)
+    a, b = (tf.tensordot(tf.cast(x, tf.float32), weights, axes=1) for x in (outputs, contents))
+    a = a - tf.reduce_mean(a, axis=[1, 2], keepdims=True)
+    b = b - tf.reduce_mean(b, axis=[1, 2], keepdims=True)
+    norms = tf.sqrt(tf.reduce_sum(a * a, axis=[1, 2]) * tf.reduce_sum(b * b, axis=[1, 2]))
+    return tf.math.divide_no_nan(tf.reduce_sum(a * b, axis=[1, 2]), norms)
 
 
 def loss_config_of(model) -> LossConfig:

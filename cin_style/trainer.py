@@ -4,7 +4,7 @@ Layout of a training output directory::
 
     train_config.json   the configuration of the run (checked on --resume)
     checkpoints/        tf.train.CheckpointManager files: step, weights, optimizer state
-    logs/               TensorBoard scalars (every loss term) and sample images
+    logs/               TensorBoard scalars (every loss term, the luminance correlation) and sample images
     model/              the model in the core format (a snapshot at every
                         checkpoint, the final model at the end)
 
@@ -12,6 +12,12 @@ Styles are assigned per example (each example of a batch draws its own style):
 every step then updates the gamma/beta of several styles and the shared
 convolutions see a mix of styles, instead of being pulled toward one style per
 step. The Gram targets are gathered per example, so this costs nothing extra.
+
+Each progress line also shows the batch's luminance correlation (output luma against
+the photo's, as in :func:`cin_style.evaluation.luminance_correlation`): VGG losses
+barely tell a photo's negative from the photo, and a run can settle on painting
+negatives; the trainer warns when it does (:mod:`cin_style.polarity` flips such a
+model exactly).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import tf_keras as keras
 from cin_style.data import content_dataset, load_style_image, scan_content, style_name_from_path
 from cin_style.deepen import deepen_model
 from cin_style.errors import ModelError
+from cin_style.evaluation import luminance_correlation_tensor
 from cin_style.hardware import bfloat16_training_pays
 from cin_style.losses import LossConfig, PerceptualLoss
 from cin_style.model_format import CinModel, StyleInfo, load_model, save_model
@@ -140,6 +147,11 @@ def _strategy(name: str) -> tf.distribute.Strategy:
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([d.name for d in devices])
     return tf.distribute.get_strategy()
+
+
+# After this many steps of a run (or half of a shorter run), a negative mean luminance correlation
+# over the last logged windows triggers the warning (early steps of a fresh network are noise).
+_POLARITY_WARMUP_STEPS = 200
 
 
 def _format_duration(seconds: float) -> str:
@@ -292,6 +304,7 @@ class Trainer:
                 terms["distill"] = self.config.distill_weight * tf.reduce_mean(tf.square(difference), axis=[1, 2, 3])
                 terms["total"] = terms["total"] + terms["distill"]
             loss = tf.reduce_sum(terms["total"]) / global_batch
+        terms["luminance_correlation"] = tf.stop_gradient(luminance_correlation_tensor(outputs, images))
         gradients = tape.gradient(loss, self.trainable)
         gradients = [g if m is None else g * m for g, m in zip(gradients, self.gradient_masks)]
         finite = tf.math.is_finite(loss)
@@ -382,6 +395,7 @@ class Trainer:
         elif config.init_model:
             self.step.assign(int(load_model(config.init_model).training_config.get("step", 0)))
         start = self.current_step
+        self._run_start, self._recent_correlations, self._polarity_warned = start, [], False
         dataset = content_dataset(self.content_paths, self.model.num_styles - self.first_trained_style,
                                   config.image_size, config.batch_size, config.seed, start_step=start,
                                   short_side=config.photo_short_side)
@@ -434,12 +448,30 @@ class Trainer:
 
     def _log_progress(self, step, rate, eta, terms, writer):
         values = {k: float(v) for k, v in terms.items()}
+        correlation = values.pop("luminance_correlation")
         with writer.as_default(step=step):
             for name, value in values.items():
                 tf.summary.scalar(f"loss/{name}", value)
+            tf.summary.scalar("luminance_correlation", correlation)
             tf.summary.scalar("images_per_s", rate)
         shown = "  ".join(f"{k} {values[k]:.4g}" for k in ("total", "content", "style", "tv"))
-        self.log(f"step {step}/{self.config.num_steps}  {rate:.2f} img/s  ETA {_format_duration(eta)}  {shown}")
+        self.log(f"step {step}/{self.config.num_steps}  {rate:.2f} img/s  ETA {_format_duration(eta)}  {shown}"
+                 f"  lum corr {correlation:+.2f}")
+        self._watch_polarity(step, correlation)
+
+    def _watch_polarity(self, step, correlation):
+        """Warns once per run when the recent luminance correlation is negative."""
+        self._recent_correlations = (self._recent_correlations + [correlation])[-20:]
+        warmup = min(_POLARITY_WARMUP_STEPS, (self.config.num_steps - self._run_start) // 2)
+        if self._polarity_warned or step - self._run_start < warmup:
+            return
+        mean = float(np.mean(self._recent_correlations))
+        if mean < 0:
+            self._polarity_warned = True
+            self.log(f"warning: the network paints the photos' negatives (luminance correlation {mean:+.2f} over "
+                     f"the last {len(self._recent_correlations)} logs); the loss barely tells, the pictures do. "
+                     "`tools/package_model.py --model <model> --invert_input --output <dir>` (cin_style.polarity) flips a trained "
+                     "model exactly; continuing from the flipped model with --init_model keeps the loss.")
 
     def _write_samples(self, sample, writer, step):
         trained = range(self.first_trained_style, self.model.num_styles)

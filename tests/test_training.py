@@ -269,3 +269,27 @@ def test_init_from_a_shallower_model_deepens_it_with_identity_blocks(data, tmp_p
     with pytest.raises(ModelError, match="do not match this run"):
         Trainer(_config(data, tmp_path / "other", num_residual_blocks=3, init_model=str(tmp_path / "shallow" / "model"),
                         style_images=[str(data / "red_stripes.png")]))
+
+
+def _logged_correlations(lines):
+    return [float(line.split("lum corr ")[1]) for line in lines if line.startswith("step ")]
+
+
+def test_trainer_warns_when_the_network_paints_negatives(data, tmp_path):
+    from cin_style.model_format import save_model
+    from cin_style.polarity import invert_input
+
+    lines = []
+    Trainer(_config(data, tmp_path / "first", num_steps=20), log=lines.append).run()
+    correlations = _logged_correlations(lines)
+    assert len(correlations) == 10 and all(-1 <= c <= 1 for c in correlations)
+    trained = load_model(tmp_path / "first" / "model")
+    negative, positive = (trained, invert_input(trained)) if correlations[-1] < 0 else (invert_input(trained), trained)
+    for name, model in (("negative", negative), ("positive", positive)):
+        save_model(model, tmp_path / name)
+        lines = []
+        Trainer(_config(data, tmp_path / f"continue_{name}", num_steps=30, learning_rate=1e-7, log_every=1,
+                        init_model=str(tmp_path / name)), log=lines.append).run()
+        warned = [line for line in lines if line.startswith("warning: the network paints")]
+        assert len(warned) == (1 if name == "negative" else 0), (name, _logged_correlations(lines))
+        assert all("--invert_input" in line for line in warned)
