@@ -15,9 +15,10 @@ for an image ``x`` in [0, 1]
 constant that the norm's mean removes, and the variance is unchanged). The flipped
 network therefore computes ``f(1 - x)``; nothing else changes, and the same holds for
 the export variants (their contrast standardization is odd in ``x`` about its mean).
-Measured on the bundled package of session 12 (``tools/evaluate.py``, 4 eval photos x
+Measured on the bundled package (average of steps 20000-21500; ``tools/evaluate.py``, 4 photos x
 16 styles): luminance correlation median -0.53 -> +0.53, Gatys ratio median 1.601 ->
-1.609 (the perceptual loss is nearly blind to the flip; the pictures are not).
+1.609; on the average of steps 25500-27000, 1.576 -> 1.595 (the perceptual loss is nearly
+blind to the flip; the pictures are not).
 """
 
 from __future__ import annotations
