@@ -24,8 +24,8 @@ from cin_style.gatys import optimize, resize_short_side
 from cin_style.images import load_image
 from cin_style.losses import LossConfig, PerceptualLoss
 
-__all__ = ["center_crop", "luminance_correlation", "luminance_correlation_tensor", "loss_config_of", "evaluate_model", "reference_key",
-           "tflite_fidelity", "markdown_summary"]
+__all__ = ["center_crop", "luminance_correlation", "luminance_correlation_tensor", "loss_config_of", "evaluate_model",
+           "reference_key", "tflite_fidelity", "markdown_summary"]
 
 
 def center_crop(rgb: np.ndarray, size: int, short_side: int | None = None) -> np.ndarray:
