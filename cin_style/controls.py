@@ -14,8 +14,8 @@ from PIL import Image
 from cin_style.errors import StyleError
 from cin_style.images import load_image
 
-__all__ = ["luma", "LUMA_WEIGHTS", "preserve_color", "apply_strength", "region_weights", "resolve_style_scale", "stylize_at_scale",
-           "add_border_margin", "with_border_margin", "BORDER_MARGIN", "AUTO_STYLE_SCALE_PIXELS"]
+__all__ = ["LUMA_WEIGHTS", "preserve_color", "apply_strength", "region_weights", "resolve_style_scale",
+           "stylize_at_scale", "add_border_margin", "with_border_margin", "BORDER_MARGIN", "AUTO_STYLE_SCALE_PIXELS"]
 
 # ``style_scale="auto"`` stylizes images larger than this at this many pixels (and resizes back), so a
 # 24 MP photo gets the strokes of the same painting at 1 MP instead of a fine dust of texture
@@ -28,11 +28,6 @@ _RGB_TO_YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5
                        np.float32)
 _YCC_TO_RGB = np.linalg.inv(_RGB_TO_YCC).astype(np.float32)
 LUMA_WEIGHTS = _RGB_TO_YCC[0]
-
-
-def luma(rgb: np.ndarray) -> np.ndarray:
-    """[..., 3] RGB -> [...] BT.601 luma."""
-    return np.asarray(rgb, np.float32) @ LUMA_WEIGHTS
 
 
 def preserve_color(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:

@@ -470,8 +470,9 @@ class Trainer:
             self._polarity_warned = True
             self.log(f"warning: the network paints the photos' negatives (luminance correlation {mean:+.2f} over "
                      f"the last {len(self._recent_correlations)} logs); the loss barely tells, the pictures do. "
-                     "`tools/package_model.py --model <model> --invert_input --output <dir>` (cin_style.polarity) flips a trained "
-                     "model exactly; continuing from the flipped model with --init_model keeps the loss.")
+                     "`tools/package_model.py --model <model> --invert_input --output <dir>` (cin_style.polarity) "
+                     "flips a trained model exactly, at about 1% of the loss; continue from the flipped model with "
+                     "--init_model.")
 
     def _write_samples(self, sample, writer, step):
         trained = range(self.first_trained_style, self.model.num_styles)
