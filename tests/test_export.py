@@ -318,7 +318,7 @@ def test_quantization_aware_int8_export(tiny_model, calibration, tmp_path):
         weights = np.eye(3, dtype=np.float32)[style]
         expected = tiny_model.network([crops[:1], weights[None]]).numpy()[0]
         # The pipeline works end to end; 20 steps on a 4-channel random network prove nothing about
-        # QAT versus post-training quality (measured on the real model, see README).
+        # QAT versus post-training quality (measured on the real model, see docs/mobile.md).
         assert _psnr(stylizer.stylize_array(crops[0], weights), expected) > 15
 
 
