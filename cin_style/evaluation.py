@@ -141,6 +141,8 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
         terms = {k: v.numpy() for k, v in style_loss.per_example(outputs, content_features, targets).items()}
         entry = {"total_loss": float(terms["total"].mean()), "content_loss": float(terms["content"].mean()),
                  "style_loss": float(terms["style"].mean()), "tv_loss": float(terms["tv"].mean()),
+                 "style_layer_losses": {k.split("/", 1)[1]: float(v.mean()) for k, v in terms.items()
+                                        if k.startswith("style/")},
                  "style_weight": style_loss.config.style_weight, "images": len(crops),
                  "luminance_correlation": float(luminance_correlation(outputs, crops).mean())}
         if gatys_images:

@@ -75,6 +75,10 @@ def test_evaluate_tool_writes_json_and_markdown(images, eval_model, tmp_path):
         # A random network is far from the per-image optimum.
         assert entry["ratio"] > 1.0
         assert entry["images"] == 3 and entry["gatys_images"] == 1
+        # Each style layer's term, so a report shows where the style loss is (they sum to it).
+        layers = entry["style_layer_losses"]
+        assert set(layers) == set(SMALL_LOSS.style_layers)
+        assert abs(sum(layers.values()) - entry["style_loss"]) <= 1e-4 * max(1.0, entry["style_loss"])
     assert report["summary"]["worst_style"] in report["styles"]
     assert "| alpha_style |" in (tmp_path / "e.md").read_text()
     cache = json.loads((tmp_path / "gatys.json").read_text())
