@@ -245,7 +245,13 @@ class Trainer:
             arch = Architecture(len(self.new_styles), config.alpha, config.num_residual_blocks)
             self.model = CinModel(arch, self.new_styles)
             self.first_trained_style = 0
-            if config.init_model:
+            checkpoints = os.path.join(config.output_dir, "checkpoints")
+            self._init_from_checkpoint = bool(config.init_model and not os.path.isdir(config.init_model)
+                                              and tf.train.latest_checkpoint(checkpoints))
+            if self._init_from_checkpoint:
+                # The run's checkpoint holds every weight, so --resume does not need the init model.
+                self.log(f"init model {config.init_model} is gone; the weights come from {checkpoints} (--resume)")
+            elif config.init_model:
                 init = load_model(config.init_model)
                 init_arch = init.architecture
                 if (init.style_names == self.model.style_names and init_arch.alpha == arch.alpha
@@ -392,6 +398,8 @@ class Trainer:
         if resume and self.manager.latest_checkpoint:
             self.checkpoint.restore(self.manager.latest_checkpoint).expect_partial()
             self.log(f"resumed from {self.manager.latest_checkpoint} at step {self.current_step}")
+        elif getattr(self, "_init_from_checkpoint", False):
+            raise ModelError(f"{config.init_model}: no such model directory (only --resume can do without it)")
         elif config.init_model:
             self.step.assign(int(load_model(config.init_model).training_config.get("step", 0)))
         start = self.current_step

@@ -93,6 +93,24 @@ def test_resume_matches_an_uninterrupted_run(data, tmp_path):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5, err_msg=a.name)
 
 
+def test_resume_does_not_need_the_init_model(data, tmp_path):
+    """The checkpoint holds every weight: a run started from --init_model resumes after that
+    model is gone, exactly as if it were there; a fresh run without it is refused."""
+    import shutil
+
+    Trainer(_config(data, tmp_path / "init", num_steps=2)).run()
+    shutil.copytree(tmp_path / "init" / "model", tmp_path / "kept")
+    straight = Trainer(_config(data, tmp_path / "straight", num_steps=8, init_model=str(tmp_path / "kept"))).run()
+    Trainer(_config(data, tmp_path / "split", num_steps=5, init_model=str(tmp_path / "init" / "model"))).run()
+    shutil.rmtree(tmp_path / "init" / "model")
+    resumed = Trainer(_config(data, tmp_path / "split", num_steps=8,
+                              init_model=str(tmp_path / "init" / "model"))).run(resume=True)
+    for a, b in zip(straight.network.weights, resumed.network.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5, err_msg=a.name)
+    with pytest.raises(ModelError):
+        Trainer(_config(data, tmp_path / "fresh", num_steps=8, init_model=str(tmp_path / "init" / "model"))).run()
+
+
 def test_snapshots_for_weight_averaging(data, tmp_path):
     from cin_style.averaging import average_models
 
