@@ -230,6 +230,7 @@ class Trainer:
 
     def _build_model(self):
         config = self.config
+        self._init_from_checkpoint = False  # set below when --resume finds the init model gone
         if config.base_model:
             base = load_model(config.base_model)
             clash = sorted(set(base.style_names) & {s.name for s in self.new_styles})
@@ -398,7 +399,7 @@ class Trainer:
         if resume and self.manager.latest_checkpoint:
             self.checkpoint.restore(self.manager.latest_checkpoint).expect_partial()
             self.log(f"resumed from {self.manager.latest_checkpoint} at step {self.current_step}")
-        elif getattr(self, "_init_from_checkpoint", False):
+        elif self._init_from_checkpoint:
             raise ModelError(f"{config.init_model}: no such model directory (only --resume can do without it)")
         elif config.init_model:
             self.step.assign(int(load_model(config.init_model).training_config.get("step", 0)))
