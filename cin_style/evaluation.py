@@ -6,7 +6,11 @@ training configuration). The yardstick is the per-image optimum of the same
 objective: Gatys optimization with L-BFGS for a fixed number of iterations
 (Johnson et al. report that a feed-forward network reaches about the loss of
 50 to 100 L-BFGS iterations). ``ratio = model loss / Gatys loss`` on the same
-photos; 1.0 means the network matches 100 L-BFGS iterations.
+photos; 1.0 means the network matches 100 L-BFGS iterations. The reference starts
+from the photo (the default) or from white noise (Gatys et al.'s start); on one
+photo the two can end far apart. Each new reference keeps its loss curve, so the
+report also says after how many iterations the optimization first reached the
+network's loss (``gatys_iterations_to_match``).
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ from cin_style.images import load_image
 from cin_style.losses import LossConfig, PerceptualLoss
 
 __all__ = ["center_crop", "luminance_correlation", "luminance_correlation_tensor", "loss_config_of", "evaluate_model",
-           "reference_key", "tflite_fidelity", "markdown_summary"]
+           "reference_key", "reference_total", "reference_curve", "GATYS_INITS", "tflite_fidelity",
+           "markdown_summary"]
+
+GATYS_INITS = ("photo", "noise")
 
 
 def center_crop(rgb: np.ndarray, size: int, short_side: int | None = None) -> np.ndarray:
@@ -82,21 +89,50 @@ def _style_sources(model, style_dir: str | None):
     return sources
 
 
-def reference_key(crop: np.ndarray, style_rgb: np.ndarray, iterations: int, config: LossConfig) -> str:
+def reference_key(crop: np.ndarray, style_rgb: np.ndarray, iterations: int, config: LossConfig,
+                  init: str = "photo") -> str:
     """A digest of everything a Gatys reference loss depends on: the crop's and the style
-    image's pixels, the iterations and the loss configuration (network, layers, weights)."""
+    image's pixels, the iterations, the loss configuration (network, layers, weights) and
+    where the optimization starts (references from the photo keep the digest they had
+    before ``init`` existed)."""
     digest = hashlib.sha256()
     for array in (crop, style_rgb):
         array = np.ascontiguousarray(array, dtype=np.float32)
         digest.update(repr(array.shape).encode())
         digest.update(array.tobytes())
-    digest.update(json.dumps({"iterations": int(iterations), "loss": config.to_dict()}, sort_keys=True).encode())
+    settings = {"iterations": int(iterations), "loss": config.to_dict()}
+    if init != "photo":
+        settings["init"] = init
+    digest.update(json.dumps(settings, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def reference_total(entry) -> float:
+    """The final loss of a cached reference: a bare number (older caches) or ``{"total", "curve"}``."""
+    return float(entry["total"] if isinstance(entry, dict) else entry)
+
+
+def reference_curve(entry) -> list[float] | None:
+    """The loss after each iteration of a cached reference (index 0: the start); None for a
+    reference cached as a bare number."""
+    return [float(v) for v in entry["curve"]] if isinstance(entry, dict) and "curve" in entry else None
+
+
+def _gatys_start(crop: np.ndarray, init: str, key: str) -> np.ndarray | None:
+    if init == "photo":
+        return None  # optimize() starts from the content image
+    # Uniform white noise seeded by the reference's digest: the same reference, the same start.
+    return np.random.default_rng(int(key[:16], 16)).uniform(0.0, 1.0, crop.shape).astype(np.float32)
+
+
+def _iterations_to_match(curve: list[float], target: float) -> int | None:
+    """The first iteration whose loss is at most ``target``; None if the curve never gets there."""
+    return next((i for i, value in enumerate(curve) if value <= target), None)
 
 
 def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_images: int = 2,
                    gatys_iterations: int = 100, styles=None, reference_cache: dict | None = None,
-                   short_side: int | None = None, log=print) -> dict:
+                   short_side: int | None = None, gatys_init: str = "photo", log=print) -> dict:
     """Scores a model per style against the Gatys reference.
 
     Each style is scored, and its Gatys reference optimized, with the loss it was
@@ -111,15 +147,20 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
       style_dir: folder holding the styles' source images (named in the manifest).
       gatys_images: the first this many photos also get the Gatys reference.
       gatys_iterations: L-BFGS iterations of the reference.
+      gatys_init: where the reference starts: ``"photo"`` or ``"noise"`` (uniform white
+        noise, seeded per reference).
       styles: names to evaluate (default: all).
       reference_cache: a dict of Gatys reference losses by :func:`reference_key`,
-        read and extended in place. The reference does not depend on the model, so
+        read and extended in place (new entries are ``{"total", "curve"}``; bare numbers
+        from older caches are read as totals). The reference does not depend on the model, so
         successive checkpoints scored with one cache pay for L-BFGS once (about a
         minute and a half per photo and style at 256 px on two cores).
 
     Returns:
       ``{"styles": {name: {...}}, "summary": {...}, "settings": {...}}``.
     """
+    if gatys_init not in GATYS_INITS:
+        raise ValueError(f"gatys_init must be one of {', '.join(GATYS_INITS)}, got {gatys_init!r}")
     model = stylizer.model
     config = loss_config_of(model)
     loss = PerceptualLoss(config)
@@ -146,20 +187,26 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
                  "style_weight": style_loss.config.style_weight, "images": len(crops),
                  "luminance_correlation": float(luminance_correlation(outputs, crops).mean())}
         if gatys_images:
-            reference = []
+            reference, curves = [], []
             for crop in crops[:gatys_images]:
-                key = reference_key(crop, style_rgb, gatys_iterations, style_loss.config)
-                value = None if reference_cache is None else reference_cache.get(key)
-                if value is None:
-                    value = float(optimize(crop, style_rgb, iterations=gatys_iterations,
-                                           loss=style_loss).history[-1]["total"])
+                key = reference_key(crop, style_rgb, gatys_iterations, style_loss.config, gatys_init)
+                cached = None if reference_cache is None else reference_cache.get(key)
+                if cached is None:
+                    history = optimize(crop, style_rgb, iterations=gatys_iterations, loss=style_loss,
+                                       init=_gatys_start(crop, gatys_init, key)).history
+                    curve = [float(f"{record['total']:.6g}") for record in history]
+                    cached = {"total": float(history[-1]["total"]), "curve": curve}
                     if reference_cache is not None:
-                        reference_cache[key] = value
-                reference.append(value)
+                        reference_cache[key] = cached
+                reference.append(reference_total(cached))
+                curves.append(reference_curve(cached))
             model_subset = float(terms["total"][:gatys_images].mean())
             entry.update({"gatys100_total_loss": float(np.mean(reference)), "model_total_loss_on_gatys_images":
                           model_subset, "ratio": model_subset / float(np.mean(reference)),
                           "gatys_images": min(gatys_images, len(crops))})
+            if all(curve is not None for curve in curves):  # per Gatys photo; None: below the whole curve
+                entry["gatys_iterations_to_match"] = [_iterations_to_match(curve, float(total))
+                                                      for curve, total in zip(curves, terms["total"])]
         results[name] = entry
         log(f"{name}: total {entry['total_loss']:.4g}" +
             (f"  gatys{gatys_iterations} {entry['gatys100_total_loss']:.4g}  ratio {entry['ratio']:.3f}"
@@ -170,8 +217,13 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
         worst = max(ratios, key=ratios.get)
         summary = {"median_ratio": statistics.median(ratios.values()), "max_ratio": ratios[worst],
                    "worst_style": worst}
+    matched = [r["gatys_iterations_to_match"] for r in results.values() if "gatys_iterations_to_match" in r]
+    if matched and len(matched) == len(ratios):
+        # A network below the reference's final loss counts as the full iterations (a lower bound).
+        summary["median_iterations_to_match"] = statistics.median(
+            gatys_iterations if k is None else k for ks in matched for k in ks)
     settings = {"size": size, "short_side": short_side or size, "photos": len(crops), "gatys_images": gatys_images,
-                "gatys_iterations": gatys_iterations, "loss": config.to_dict(),
+                "gatys_iterations": gatys_iterations, "gatys_init": gatys_init, "loss": config.to_dict(),
                 "style_strengths": dict(model.training_config.get("style_strengths") or {})}
     return {"styles": results, "summary": summary, "settings": settings}
 
@@ -213,18 +265,30 @@ def markdown_summary(report: dict) -> str:
     settings = report["settings"]
     short_side = settings.get("short_side", settings["size"])
     crop = f" (center crops of photos at a {short_side} px short side)" if short_side != settings["size"] else ""
+    init = settings.get("gatys_init", "photo")
+    start = "" if init == "photo" else f", started from {init}"
+    with_matches = any("gatys_iterations_to_match" in r for r in report["styles"].values())
     lines = [f"Evaluation at {settings['size']} px{crop} on {settings['photos']} photos; Gatys reference: "
-             f"{settings['gatys_iterations']} L-BFGS iterations on {settings['gatys_images']} of them.", "",
-             "| style | total | content | style | tv | Gatys total | ratio | luminance corr. |",
-             "|---|---|---|---|---|---|---|---|"]
+             f"{settings['gatys_iterations']} L-BFGS iterations{start} on {settings['gatys_images']} of them.", "",
+             "| style | total | content | style | tv | Gatys total | ratio | luminance corr. |" +
+             (" Gatys iterations to match |" if with_matches else ""),
+             "|---|---|---|---|---|---|---|---|" + ("---|" if with_matches else "")]
     for name, r in report["styles"].items():
         gatys = f"{r['gatys100_total_loss']:.4g} | {r['ratio']:.3f}" if "ratio" in r else "- | -"
         luminance = f"{r['luminance_correlation']:+.2f}" if "luminance_correlation" in r else "-"
-        lines.append(f"| {name} | {r['total_loss']:.4g} | {r['content_loss']:.4g} | {r['style_loss']:.4g} | "
-                     f"{r['tv_loss']:.3g} | {gatys} | {luminance} |")
+        row = (f"| {name} | {r['total_loss']:.4g} | {r['content_loss']:.4g} | {r['style_loss']:.4g} | "
+               f"{r['tv_loss']:.3g} | {gatys} | {luminance} |")
+        if with_matches:
+            matches = r.get("gatys_iterations_to_match")
+            row += (" " + ", ".join(f">{settings['gatys_iterations']}" if k is None else str(k) for k in matches)
+                    + " |") if matches is not None else " - |"
+        lines.append(row)
     if report["summary"]:
         s = report["summary"]
         lines += ["", f"Median ratio {s['median_ratio']:.3f}; worst {s['worst_style']} at {s['max_ratio']:.3f}."]
+        if "median_iterations_to_match" in s:
+            lines[-1] += (f" The optimization reached the network's loss after {s['median_iterations_to_match']:g} "
+                          f"iterations (median over styles and photos).")
     if report.get("tflite"):
         t = report["tflite"]
         lines += ["", f"TFLite fidelity to the float model at {t['size']} px ({t['photos']} photos x each style): "

@@ -80,9 +80,19 @@ def test_evaluate_tool_writes_json_and_markdown(images, eval_model, tmp_path):
         assert set(layers) == set(SMALL_LOSS.style_layers)
         assert abs(sum(layers.values()) - entry["style_loss"]) <= 1e-4 * max(1.0, entry["style_loss"])
     assert report["summary"]["worst_style"] in report["styles"]
-    assert "| alpha_style |" in (tmp_path / "e.md").read_text()
+    markdown = (tmp_path / "e.md").read_text()
+    assert "| alpha_style |" in markdown and "Gatys iterations to match" in markdown
     cache = json.loads((tmp_path / "gatys.json").read_text())
-    assert sorted(cache.values()) == sorted(e["gatys100_total_loss"] for e in report["styles"].values())
+    assert sorted(v["total"] for v in cache.values()) == sorted(
+        e["gatys100_total_loss"] for e in report["styles"].values())
+    # Each reference keeps its loss curve; the report names the first iteration at or below the network's loss.
+    for entry in report["styles"].values():
+        (curve,) = [v["curve"] for v in cache.values() if v["total"] == entry["gatys100_total_loss"]]
+        (k,) = entry["gatys_iterations_to_match"]
+        model_loss = entry["model_total_loss_on_gatys_images"]
+        assert len(curve) <= 5 + 1 and curve[-1] == pytest.approx(entry["gatys100_total_loss"], rel=1e-5)
+        assert curve[k] <= model_loss * (1 + 1e-5) and all(v > model_loss for v in curve[:k])
+    assert 0 <= report["summary"]["median_iterations_to_match"] <= 5
 
 
 def test_center_crop_can_zoom_in_like_training():
@@ -133,6 +143,50 @@ def test_gatys_references_are_reused_from_the_cache(images, eval_model, monkeypa
     assert evaluate(3)["styles"] == first["styles"]
     with pytest.raises(AssertionError, match="L-BFGS"):  # other iterations: another reference
         evaluate(4)
+
+
+def test_gatys_reference_from_noise_is_its_own_reproducible_reference(images, eval_model):
+    from cin_style import evaluation
+    from cin_style.stylizer import Stylizer
+
+    photos = sorted((images / "photos").glob("*.png"))[:1]
+    stylizer = Stylizer(eval_model)
+
+    def evaluate(cache, init):
+        return evaluation.evaluate_model(stylizer, photos, str(images / "styles"), size=32, gatys_images=1,
+                                         gatys_iterations=3, styles=["alpha_style"], reference_cache=cache,
+                                         gatys_init=init, log=lambda _: None)
+
+    photo_cache, noise_cache, again_cache = {}, {}, {}
+    from_photo, from_noise = evaluate(photo_cache, "photo"), evaluate(noise_cache, "noise")
+    assert from_noise["settings"]["gatys_init"] == "noise"
+    assert set(photo_cache).isdisjoint(noise_cache)  # different references, never mixed up in one cache
+    (photo_ref,), (noise_ref,) = photo_cache.values(), noise_cache.values()
+    assert noise_ref["curve"][0] != pytest.approx(photo_ref["curve"][0], rel=1e-3)  # another start
+    assert evaluate(again_cache, "noise")["styles"] == from_noise["styles"]  # the same noise each time
+    assert from_photo["styles"]["alpha_style"]["ratio"] != from_noise["styles"]["alpha_style"]["ratio"]
+    with pytest.raises(ValueError, match="gatys_init must be one of photo, noise"):
+        evaluate({}, "zeros")
+
+
+def test_caches_of_bare_numbers_still_give_the_ratio(images, eval_model):
+    from cin_style import evaluation
+    from cin_style.stylizer import Stylizer
+
+    photos = sorted((images / "photos").glob("*.png"))[:1]
+    stylizer = Stylizer(eval_model)
+
+    def evaluate(cache):
+        return evaluation.evaluate_model(stylizer, photos, str(images / "styles"), size=32, gatys_images=1,
+                                         gatys_iterations=3, styles=["beta_style"], reference_cache=cache,
+                                         log=lambda _: None)
+
+    cache = {}
+    fresh = evaluate(cache)["styles"]["beta_style"]
+    old_style = {key: value["total"] for key, value in cache.items()}  # a cache written before the curves
+    reread = evaluate(old_style)["styles"]["beta_style"]
+    assert reread["ratio"] == fresh["ratio"]
+    assert "gatys_iterations_to_match" in fresh and "gatys_iterations_to_match" not in reread
 
 
 def test_each_style_is_scored_with_the_style_weight_it_was_trained_with(images, eval_model, tmp_path):

@@ -23,6 +23,8 @@ flags.DEFINE_integer("short_side", None, "Resize photos to this short side befor
                      "--size, the whole short side; training's --photo_short_side zooms in the same way).")
 flags.DEFINE_integer("gatys_images", 2, "Photos per style that also get the Gatys reference (0: none).")
 flags.DEFINE_integer("gatys_iterations", 100, "L-BFGS iterations of the reference.")
+flags.DEFINE_enum("gatys_init", "photo", ["photo", "noise"], "Where the reference's optimization starts: the "
+                  "photo, or uniform white noise (Gatys et al.'s start).")
 flags.DEFINE_list("styles", None, "Evaluate only these styles.")
 flags.DEFINE_string("gatys_cache", None, "JSON file of Gatys reference losses (keyed by photo, style, iterations "
                     "and loss configuration): read if present, extended after each style. The reference does not "
@@ -42,9 +44,21 @@ def _load_cache(path):
             cache = json.load(handle)
     except (OSError, ValueError) as exc:
         raise app.UsageError(f"--gatys_cache {path} is not a readable JSON file: {exc}")
-    if not isinstance(cache, dict) or not all(isinstance(v, (int, float)) for v in cache.values()):
-        raise app.UsageError(f"--gatys_cache {path} must hold a JSON object of reference losses")
+    if not isinstance(cache, dict) or not all(_is_reference(v) for v in cache.values()):
+        raise app.UsageError(f"--gatys_cache {path} must hold a JSON object of reference losses (numbers, or "
+                             "objects with a numeric 'total' and a list 'curve')")
     return cache
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_reference(value) -> bool:
+    if isinstance(value, dict):
+        curve = value.get("curve", [])
+        return _is_number(value.get("total")) and isinstance(curve, list) and all(map(_is_number, curve))
+    return _is_number(value)
 
 
 def _save_text(path, text: str, suffix: str):
@@ -79,7 +93,7 @@ def main(argv):
 
     report = evaluate_model(stylizer, photos, style_dir, size=FLAGS.size, short_side=FLAGS.short_side,
                             gatys_images=FLAGS.gatys_images, gatys_iterations=FLAGS.gatys_iterations,
-                            styles=FLAGS.styles, reference_cache=cache, log=log)
+                            gatys_init=FLAGS.gatys_init, styles=FLAGS.styles, reference_cache=cache, log=log)
     if FLAGS.tflite:
         from cin_style.evaluation import tflite_fidelity
         from cin_style.tflite_backend import TFLiteStylizer
