@@ -95,6 +95,20 @@ def test_evaluate_tool_writes_json_and_markdown(images, eval_model, tmp_path):
     assert 0 <= report["summary"]["median_iterations_to_match"] <= 5
 
 
+def test_evaluate_tool_refuses_a_malformed_cache_and_leaves_it_alone(images, eval_model, tmp_path):
+    tool = os.path.join(os.path.dirname(__file__), "..", "tools", "evaluate.py")
+    cache = tmp_path / "gatys.json"
+    cache.write_text(json.dumps({"abc": {"total": 1.0, "curve": [2.0, "x"]}}))
+    before = cache.read_bytes()
+    command = [sys.executable, tool, "--model", eval_model, "--content_dir", images / "photos", "--style_dir",
+               images / "styles", "--size", "32", "--gatys_iterations", "2", "--gatys_cache", cache]
+    result = subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0
+    assert "--gatys_cache" in result.stderr and "must hold a JSON object of reference losses" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert cache.read_bytes() == before
+
+
 def test_center_crop_can_zoom_in_like_training():
     """short_side resizes first (as training's photo_short_side does), then cuts the central square."""
     from cin_style.evaluation import center_crop
