@@ -29,8 +29,8 @@ from cin_style.images import load_image
 from cin_style.losses import LossConfig, PerceptualLoss
 
 __all__ = ["center_crop", "luminance_correlation", "luminance_correlation_tensor", "loss_config_of", "evaluate_model",
-           "reference_key", "reference_total", "reference_curve", "GATYS_INITS", "tflite_fidelity",
-           "markdown_summary"]
+           "reference_key", "reference_total", "reference_curve", "GATYS_INITS", "GatysReference",
+           "tflite_fidelity", "markdown_summary"]
 
 GATYS_INITS = ("photo", "noise")
 
@@ -128,6 +128,45 @@ def _gatys_start(crop: np.ndarray, init: str, key: str) -> np.ndarray | None:
 def _iterations_to_match(curve: list[float], target: float) -> int | None:
     """The first iteration whose loss is at most ``target``; None if the curve never gets there."""
     return next((i for i, value in enumerate(curve) if value <= target), None)
+
+
+class GatysReference:
+    """The evaluation's reference as a picture: Gatys-style optimization of each image with the
+    loss a model's style was trained with, for side-by-side sheets
+    (:func:`cin_style.contact_sheet.model_comparison`).
+
+    Args:
+      model: the model whose styles, loss configuration and style strengths are used
+        (a :class:`~cin_style.model_format.CinModel`, a model directory, or None: bundled).
+      style_dir: folder holding the styles' source images (named in the manifest).
+      iterations: L-BFGS iterations.
+      init: ``"photo"`` or ``"noise"`` (uniform white noise, seeded by the image).
+    """
+
+    def __init__(self, model=None, style_dir: str | None = None, iterations: int = 100, init: str = "photo"):
+        from cin_style.stylizer import resolve_model
+
+        if init not in GATYS_INITS:
+            raise ValueError(f"init must be one of {', '.join(GATYS_INITS)}, got {init!r}")
+        self.model = resolve_model(model)
+        self.sources = _style_sources(self.model, style_dir)
+        self.loss = PerceptualLoss(loss_config_of(self.model))
+        self.iterations, self.init = int(iterations), init
+
+    @property
+    def style_names(self) -> list[str]:
+        return self.model.style_names
+
+    def stylize(self, image, style: str):
+        """Optimizes ``image`` (path, PIL image or array) towards style ``style`` (a name)."""
+        if style not in self.sources:
+            raise ValueError(f"no source image for style {style!r} (manifest entry or style_dir missing)")
+        rgb = load_image(image).rgb
+        style_rgb = load_style_image(self.sources[style], self.loss.config.style_image_size)
+        style_loss = style_loss_of(self.loss, self.model, style)
+        key = reference_key(rgb, style_rgb, self.iterations, style_loss.config, self.init)
+        return optimize(rgb, style_rgb, iterations=self.iterations, loss=style_loss,
+                        init=_gatys_start(rgb, self.init, key)).image
 
 
 def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_images: int = 2,

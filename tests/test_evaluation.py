@@ -278,3 +278,26 @@ def test_model_comparison_puts_each_model_beside_the_other_per_style(tiny_model_
     assert np.abs(tile(1) - tile(2)).mean() > 0  # full and slim differ on the same style
     with pytest.raises(ValueError, match="no style 'delta'"):
         model_comparison({"full": full}, photos, ["delta"], tile_size=40)
+
+
+def test_gatys_reference_column_beside_the_network(images, eval_model):
+    from cin_style.contact_sheet import model_comparison
+    from cin_style.evaluation import GatysReference
+    from cin_style.stylizer import Stylizer
+
+    photo = sorted((images / "photos").iterdir())[0]
+    gatys = GatysReference(eval_model, str(images / "styles"), iterations=3)
+    picture = np.asarray(gatys.stylize(photo, "alpha_style"), float) / 255
+    network = np.asarray(Stylizer(eval_model).stylize(photo, "alpha_style"), float) / 255
+    assert picture.shape == network.shape == (36, 40, 3)
+    # Optimized from the photo, the picture has moved away from it.
+    assert np.abs(picture - np.asarray(Image.open(photo).convert("RGB"), float) / 255).mean() > 1e-3
+    noise = np.asarray(GatysReference(eval_model, str(images / "styles"), iterations=3, init="noise")
+                       .stylize(photo, "alpha_style"), float) / 255
+    assert np.abs(noise - picture).mean() > 1e-3
+    sheet = model_comparison({"net": Stylizer(eval_model), "gatys": gatys}, [photo], ["alpha_style"], tile_size=40)
+    assert sheet.size == (3 * 40 + 4 * 4, 18 + 40 + 2 * 4)
+    with pytest.raises(ValueError, match="no source image for style 'nope'"):
+        gatys.stylize(photo, "nope")
+    with pytest.raises(ValueError, match="init must be one of photo, noise"):
+        GatysReference(eval_model, str(images / "styles"), init="zeros")

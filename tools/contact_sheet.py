@@ -23,7 +23,12 @@ flags.DEFINE_string("blend_output", None, "Blend strip PNG to write.")
 flags.DEFINE_integer("blend_steps", 5, "Blends in the strip, A to B inclusive.")
 flags.DEFINE_integer("quality", 80, "JPEG/WebP quality of the written pictures.")
 flags.DEFINE_list("compare", None, "Instead of one model's sheet, compare models side by side per style: "
-                  "label=MODEL_DIR, label=FILE.tflite or label=bundled, in column order (needs --styles).")
+                  "label=MODEL_DIR, label=FILE.tflite, label=bundled, or label=gatys / label=gatys_noise (the "
+                  "evaluation's reference: L-BFGS from the photo or from white noise, with --model's loss and "
+                  "styles), in column order (needs --styles).")
+flags.DEFINE_integer("gatys_iterations", 100, "L-BFGS iterations of the gatys columns of --compare.")
+flags.DEFINE_string("style_dir", None, "Folder of the styles' source images for the gatys columns (default: "
+                    "assets/styles beside this tool).")
 
 
 def main(argv):
@@ -46,8 +51,14 @@ def main(argv):
         for item in FLAGS.compare:
             label, sep, source = item.partition("=")
             if not sep or not label or not source:
-                raise app.UsageError(f"--compare entries are label=MODEL_DIR|FILE.tflite|bundled, got {item!r}")
-            if source.endswith(".tflite"):
+                raise app.UsageError(f"--compare entries are label=MODEL_DIR|FILE.tflite|bundled|gatys|gatys_noise, got {item!r}")
+            if source in ("gatys", "gatys_noise"):
+                from cin_style.evaluation import GatysReference
+                style_dir = FLAGS.style_dir or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                                            "assets", "styles")
+                stylizers[label] = GatysReference(FLAGS.model, style_dir, iterations=FLAGS.gatys_iterations,
+                                                  init="noise" if source == "gatys_noise" else "photo")
+            elif source.endswith(".tflite"):
                 from cin_style.tflite_backend import TFLiteStylizer
                 stylizers[label] = TFLiteStylizer(source)
             else:
