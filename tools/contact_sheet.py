@@ -51,7 +51,8 @@ def main(argv):
         for item in FLAGS.compare:
             label, sep, source = item.partition("=")
             if not sep or not label or not source:
-                raise app.UsageError(f"--compare entries are label=MODEL_DIR|FILE.tflite|bundled|gatys|gatys_noise, got {item!r}")
+                raise app.UsageError("--compare entries are label=MODEL_DIR|FILE.tflite|bundled|gatys|gatys_noise, "
+                                     f"got {item!r}")
             if source in ("gatys", "gatys_noise"):
                 from cin_style.evaluation import GatysReference
                 style_dir = FLAGS.style_dir or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
