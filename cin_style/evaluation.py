@@ -118,11 +118,18 @@ def reference_curve(entry) -> list[float] | None:
     return [float(v) for v in entry["curve"]] if isinstance(entry, dict) and "curve" in entry else None
 
 
-def _gatys_start(crop: np.ndarray, init: str, key: str) -> np.ndarray | None:
-    if init == "photo":
-        return None  # optimize() starts from the content image
-    # Uniform white noise seeded by the reference's digest: the same reference, the same start.
-    return np.random.default_rng(int(key[:16], 16)).uniform(0.0, 1.0, crop.shape).astype(np.float32)
+def _check_init(init: str, name: str) -> None:
+    if init not in GATYS_INITS:
+        raise ValueError(f"{name} must be one of {', '.join(GATYS_INITS)}, got {init!r}")
+
+
+def _optimize_reference(content: np.ndarray, style_rgb: np.ndarray, iterations: int, style_loss: PerceptualLoss,
+                        init: str, key: str):
+    """Gatys-style L-BFGS of ``content`` from the photo, or from uniform white noise seeded by the
+    reference's digest ``key`` (:func:`reference_key`: the same reference, the same start)."""
+    start = None if init == "photo" else np.random.default_rng(int(key[:16], 16)).uniform(
+        0.0, 1.0, content.shape).astype(np.float32)
+    return optimize(content, style_rgb, iterations=iterations, loss=style_loss, init=start)
 
 
 def _iterations_to_match(curve: list[float], target: float) -> int | None:
@@ -146,8 +153,7 @@ class GatysReference:
     def __init__(self, model=None, style_dir: str | None = None, iterations: int = 100, init: str = "photo"):
         from cin_style.stylizer import resolve_model
 
-        if init not in GATYS_INITS:
-            raise ValueError(f"init must be one of {', '.join(GATYS_INITS)}, got {init!r}")
+        _check_init(init, "init")
         self.model = resolve_model(model)
         self.sources = _style_sources(self.model, style_dir)
         self.loss = PerceptualLoss(loss_config_of(self.model))
@@ -165,8 +171,7 @@ class GatysReference:
         style_rgb = load_style_image(self.sources[style], self.loss.config.style_image_size)
         style_loss = style_loss_of(self.loss, self.model, style)
         key = reference_key(rgb, style_rgb, self.iterations, style_loss.config, self.init)
-        return optimize(rgb, style_rgb, iterations=self.iterations, loss=style_loss,
-                        init=_gatys_start(rgb, self.init, key)).image
+        return _optimize_reference(rgb, style_rgb, self.iterations, style_loss, self.init, key).image
 
 
 def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_images: int = 2,
@@ -198,8 +203,7 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
     Returns:
       ``{"styles": {name: {...}}, "summary": {...}, "settings": {...}}``.
     """
-    if gatys_init not in GATYS_INITS:
-        raise ValueError(f"gatys_init must be one of {', '.join(GATYS_INITS)}, got {gatys_init!r}")
+    _check_init(gatys_init, "gatys_init")
     model = stylizer.model
     config = loss_config_of(model)
     loss = PerceptualLoss(config)
@@ -231,8 +235,8 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
                 key = reference_key(crop, style_rgb, gatys_iterations, style_loss.config, gatys_init)
                 cached = None if reference_cache is None else reference_cache.get(key)
                 if cached is None:
-                    history = optimize(crop, style_rgb, iterations=gatys_iterations, loss=style_loss,
-                                       init=_gatys_start(crop, gatys_init, key)).history
+                    history = _optimize_reference(crop, style_rgb, gatys_iterations, style_loss, gatys_init,
+                                                  key).history
                     curve = [float(f"{record['total']:.6g}") for record in history]
                     cached = {"total": float(history[-1]["total"]), "curve": curve}
                     if reference_cache is not None:
