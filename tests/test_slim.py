@@ -118,3 +118,25 @@ def test_magnitude_pruning_reaches_the_sparsity_and_recovers_by_distillation():
         magnitude_prune(teacher, crops, sparsity=1.0)
     with pytest.raises(ValueError, match="crops"):
         magnitude_prune(teacher, crops[0], sparsity=0.5)
+
+
+def test_slim_report_table_accepts_quality_only_rows():
+    """`tools/slim_report.py --quality_only full,...` compares losses without timing anything."""
+    import importlib.util
+    import os
+
+    path = os.path.join(os.path.dirname(__file__), "..", "tools", "slim_report.py")
+    spec = importlib.util.spec_from_file_location("slim_report", path)
+    slim_report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(slim_report)
+    arch = {"alpha": 0.5, "num_residual_blocks": 5}
+    report = {"machine": {"fp32_matmul_gflops": 300.0}, "photos": 4, "models": {
+        "full": {"architecture": {"alpha": 1, "num_residual_blocks": 5}, "conv_parameters": 1000,
+                 "total_loss_vs_full": 1.0},
+        "slim": {"architecture": arch, "conv_parameters": 250, "total_loss_vs_full": 1.1, "psnr_vs_full_db": 23.6}}}
+    table = slim_report.markdown(report)
+    assert "| slim | 0.5 | 5 | 250 | - | - | 1.10 | 23.6 |" in table
+    timed = dict(report["models"]["slim"], int8_bytes=2048, int8_gzip_bytes=1024,
+                 latency_ms={512: {"tf_float": 50.0, "tflite_int8": 10.0}})
+    report["models"]["slim"] = timed
+    assert "| slim | 0.5 | 5 | 250 | 2 | 1 | 50 | 10 | 1.10 | 23.6 |" in slim_report.markdown(report)

@@ -114,18 +114,19 @@ def main(argv):
                                            "tflite_int8": _latency_ms("tflite", "int8", size, int8_path)}
                 log(f"{size} px: {row['latency_ms'][size]}")
             report["models"][name] = row
-    text = markdown(report)
-    print(text)
     if FLAGS.json:
         with open(FLAGS.json, "w", encoding="utf-8") as handle:
             json.dump(report, handle, indent=2)
+    text = markdown(report)
+    print(text)
     if FLAGS.markdown:
         with open(FLAGS.markdown, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
 
 
 def markdown(report):
-    sizes = list(report["models"]["full"]["latency_ms"])
+    timed_rows = [r for r in report["models"].values() if "latency_ms" in r]
+    sizes = list(timed_rows[0]["latency_ms"]) if timed_rows else []
     head = ["model", "alpha", "blocks", "conv params", "int8 KB", "int8 gzip KB"]
     head += [f"TF float {s} ms" for s in sizes] + [f"int8 {s} ms" for s in sizes]
     head += ["loss vs full", "PSNR vs full dB"]
