@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from cin_style.errors import CinStyleError, ImageError, ModelError, StyleError
+from cin_style.tf_startup import start_tensorflow
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -32,10 +33,6 @@ Run `cin-style COMMAND --help` for the options of a command.
 
 class _UsageError(Exception):
     """A command-line mistake: printed, then exit code 2."""
-
-
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _collect_inputs(inputs: list[str]):
@@ -304,7 +301,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    _quiet_tensorflow()
     if argv and argv[0] in ("train", "export", "slim"):  # absl tools parse their own flags
         module = importlib.import_module(f"cin_style.{argv[0]}_cli")
         module.run([f"cin-style {argv[0]}", *argv[1:]])
@@ -314,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    start_tensorflow()  # every command works with TensorFlow; --help above needs none
     try:
         return args.handler(args)
     except (_UsageError, StyleError, ModelError) as exc:

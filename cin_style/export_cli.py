@@ -8,6 +8,7 @@ import sys
 from absl import app, flags, logging
 
 from cin_style.absl_tools import run_absl
+from cin_style.tf_startup import start_tensorflow
 from cin_style.calibration import DEFAULT_ACTIVATION_RANGES, check_activation_ranges
 
 FLAGS = flags.FLAGS
@@ -75,7 +76,7 @@ def main(argv):
         check_activation_ranges(FLAGS.activation_ranges)
     except ValueError as exc:
         raise app.UsageError(f"--{exc}", exitcode=2) from None
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    start_tensorflow()
     logging.set_verbosity(logging.WARNING)
     from cin_style.errors import CinStyleError
     from cin_style.export import export_tflite, representative_images

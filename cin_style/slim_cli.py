@@ -10,6 +10,7 @@ import sys
 from absl import app, flags, logging
 
 from cin_style.absl_tools import run_absl
+from cin_style.tf_startup import start_tensorflow
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "The trained full model (default: the bundled model).")
@@ -40,7 +41,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
     if not FLAGS.output_dir:
         raise app.UsageError("--output_dir is required", exitcode=2)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    start_tensorflow()
     logging.set_verbosity(logging.WARNING)
     from cin_style.errors import CinStyleError
     from cin_style.model_format import save_model

@@ -12,6 +12,7 @@ import sys
 from absl import app, flags, logging
 
 from cin_style.absl_tools import run_absl
+from cin_style.tf_startup import start_tensorflow
 
 FLAGS = flags.FLAGS
 
@@ -120,7 +121,7 @@ def config_from_flags():
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}", exitcode=2)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    start_tensorflow()
     logging.set_verbosity(logging.WARNING)
     from cin_style.errors import CinStyleError
     from cin_style.trainer import TrainingDiverged, train

@@ -144,3 +144,39 @@ def test_slim_writes_a_magnitude_pruned_model(tiny_model_dir, photo_path, tmp_pa
     assert sparse.architecture.alpha == 0.0625
     assert abs(kernel_sparsity(sparse) - 0.5) < 0.02
     assert kernel_sparsity(load_model(tmp_path / "run" / "pruned")) == 0.0
+
+
+def test_commands_leave_stderr_clean(tiny_model_dir, photo_path, tmp_path):
+    # TensorFlow's CUDA-enabled wheels print GPU-probing lines at start-up on machines without a GPU.
+    listed = run_cli("styles", "--model", tiny_model_dir)
+    styled = run_cli("stylize", photo_path, "--style", "beta_style", "-o", tmp_path / "o.png", "--model",
+                     tiny_model_dir)
+    assert listed.returncode == 0 and styled.returncode == 0, listed.stderr + styled.stderr
+    assert listed.stderr == "", listed.stderr
+    assert "absl::InitializeLog" not in styled.stderr and "cuInit" not in styled.stderr, styled.stderr
+
+
+def test_startup_filter_drops_only_the_known_noise(capfd):
+    from cin_style.tf_startup import run_with_filtered_stderr
+
+    def noisy():
+        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+                    b"I0000 00:00:1796214490.484217    2368 cudart_stub.cc:31] Could not find cuda drivers\n"
+                    b"E0000 00:00:1796214496.369943    2368 cuda_platform.cc:52] failed call to cuInit\n"
+                    b"a real warning\n")
+        return 7
+
+    assert run_with_filtered_stderr(noisy) == 7
+    assert capfd.readouterr().err == "a real warning\n"
+
+
+def test_startup_failure_shows_everything_captured(capfd):
+    from cin_style.tf_startup import run_with_filtered_stderr
+
+    def broken():
+        os.write(2, b"I0000 00:00:1.0    1 cudart_stub.cc:31] Could not find cuda drivers\n")
+        raise ImportError("no tensorflow")
+
+    with pytest.raises(ImportError, match="no tensorflow"):
+        run_with_filtered_stderr(broken)
+    assert "cudart_stub" in capfd.readouterr().err
