@@ -388,7 +388,9 @@ def markdown(report):
 
 def main(argv):
     del argv
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from cin_style.tf_startup import start_tensorflow
+
+    start_tensorflow()
     _configure_threads()
     if FLAGS.single:
         if FLAGS.single.startswith("large:"):

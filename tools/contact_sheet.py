@@ -33,7 +33,9 @@ flags.DEFINE_string("style_dir", None, "Folder of the styles' source images for 
 
 def main(argv):
     del argv
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from cin_style.tf_startup import start_tensorflow
+
+    start_tensorflow()
     from cin_style.contact_sheet import blend_strip, contact_sheet, model_comparison
     from cin_style.data import find_images
     from cin_style.images import IMAGE_EXTENSIONS, save_image

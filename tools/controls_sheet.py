@@ -11,7 +11,6 @@ Example:
       --strength_output docs/strength_strip.jpg
 """
 
-import os
 
 from absl import app, flags
 
@@ -29,7 +28,9 @@ flags.DEFINE_integer("large_side", 4800, "Long side of the enlarged photo in the
 
 def main(argv):
     del argv
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from cin_style.tf_startup import start_tensorflow
+
+    start_tensorflow()
     import numpy as np
     from PIL import Image
 

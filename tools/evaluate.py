@@ -74,7 +74,9 @@ def _save_json(path, data):
 
 def main(argv):
     del argv
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from cin_style.tf_startup import start_tensorflow
+
+    start_tensorflow()
     from cin_style.data import find_images
     from cin_style.evaluation import evaluate_model, markdown_summary
     from cin_style.stylizer import Stylizer

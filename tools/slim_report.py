@@ -61,7 +61,9 @@ def main(argv):
     del argv
     if not FLAGS.content_dir or not FLAGS.calibration_dir:
         raise app.UsageError("--content_dir and --calibration_dir are required")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from cin_style.tf_startup import start_tensorflow
+
+    start_tensorflow()
     from cin_style.benchmarking import matmul_peak_gflops
     from cin_style.evaluation import evaluate_model, tflite_fidelity
     from cin_style.export import export_tflite, representative_images
