@@ -39,7 +39,10 @@ def run_with_filtered_stderr(function):
     """Calls ``function()`` with file descriptor 2 captured; writes the captured text back to
     stderr without the start-up noise (all of it if ``function`` raises) and returns its result."""
     sys.stderr.flush()
-    saved = os.dup(2)
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to filter (closed descriptor)
+        return function()
     with tempfile.TemporaryFile() as capture:
         os.dup2(capture.fileno(), 2)
         failed = True
