@@ -8,8 +8,8 @@ import sys
 from absl import app, flags, logging
 
 from cin_style.absl_tools import run_absl
-from cin_style.tf_startup import start_tensorflow
 from cin_style.calibration import DEFAULT_ACTIVATION_RANGES, check_activation_ranges
+from cin_style.tf_startup import start_tensorflow
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "Model directory (default: the bundled model).")

@@ -12,7 +12,8 @@ on every command. :func:`start_tensorflow` captures the process's stderr (file
 descriptor 2, where C++ writes) while TensorFlow loads and lists its devices, drops
 those known lines and passes every other line on. If loading fails, everything
 captured is passed on before the error propagates. A user who sets
-``TF_CPP_MIN_LOG_LEVEL`` below 2 asked for TensorFlow's logs and gets them untouched.
+``TF_CPP_MIN_LOG_LEVEL`` below 2 asked for TensorFlow's logs and gets them untouched
+(also the way to see why a GPU that should be there is not used).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ __all__ = ["start_tensorflow", "run_with_filtered_stderr", "drop_startup_noise"]
 # Lines TensorFlow's CUDA-enabled wheels print on machines without a usable GPU.
 _NOISE = re.compile(
     r"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$"
-    r"|^[IWE]\d{4} [\d:. ]+\d+ (cudart_stub|cuda_platform|cuda_executor|cuda_diagnostics|gpu_device)\.cc:\d+\] ")
+    r"|^[IWE]\d{4} [\d:. ]+\d+ (cudart_stub|cuda_platform)\.cc:\d+\] ")
 
 
 def drop_startup_noise(text: str) -> str:
