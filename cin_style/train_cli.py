@@ -56,8 +56,9 @@ flags.DEFINE_string("base_model", None, "Add the --style_images to this trained 
                     "gamma/beta train; shared weights and old styles stay bit-identical.")
 flags.DEFINE_string("init_model", None, "Start from this model's weights (same styles and architecture), for "
                     "example a committed snapshot; the photo stream continues at its recorded step. A model with "
-                    "fewer residual blocks (same styles and alpha) is deepened to --num_residual_blocks: the added "
-                    "blocks start as identities, so training continues from the same function.")
+                    "fewer residual blocks (same styles) is deepened to --num_residual_blocks, one with a smaller alpha "
+                    "widened to --alpha: the added blocks and channels start as no-ops, so training continues from "
+                    "the same function.")
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored"], "tf.distribute strategy: one device, or "
                   "MirroredStrategy over all local GPUs (CPUs if none).")
 flags.DEFINE_enum("precision", "auto", ["auto", "float32", "mixed_bfloat16"],

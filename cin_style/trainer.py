@@ -42,6 +42,7 @@ from cin_style.hardware import bfloat16_training_pays
 from cin_style.losses import LossConfig, PerceptualLoss
 from cin_style.model_format import CinModel, StyleInfo, load_model, save_model
 from cin_style.network import Architecture
+from cin_style.widen import widen_model
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "train"]
 
@@ -65,8 +66,10 @@ class TrainConfig:
       base_model: add the styles to this trained model (only their gamma/beta train).
       init_model: start from this model's weights (same styles), e.g. a committed
         snapshot on a new machine; the data stream continues at its recorded step.
-        A model with fewer residual blocks (same styles and alpha) is deepened first
-        (:func:`cin_style.deepen.deepen_model`: the extra blocks start as identities).
+        A model with fewer residual blocks (same styles) is deepened first
+        (:func:`cin_style.deepen.deepen_model`: the extra blocks start as identities),
+        one with a smaller ``alpha`` widened (:func:`cin_style.widen.widen_model`: the
+        added channels start as constants that no later layer sees).
       teacher_model: distil from this model (same styles): ``distill_weight`` times
         the mean squared difference between the student's and the teacher's outputs
         is added to the loss (term ``distill``). Used to fine-tune slim models.
@@ -255,15 +258,19 @@ class Trainer:
             elif config.init_model:
                 init = load_model(config.init_model)
                 init_arch = init.architecture
-                if (init.style_names == self.model.style_names and init_arch.alpha == arch.alpha
-                        and 0 < init_arch.num_residual_blocks < arch.num_residual_blocks):
-                    init = deepen_model(init, arch.num_residual_blocks, seed=self.config.seed)  # same function
-                    self.log(f"init model deepened from {init_arch.num_residual_blocks} to "
-                             f"{arch.num_residual_blocks} residual blocks (the new ones start as identities)")
+                if init.style_names == self.model.style_names:
+                    if 0 < init_arch.num_residual_blocks < arch.num_residual_blocks:
+                        init = deepen_model(init, arch.num_residual_blocks, seed=self.config.seed)  # same function
+                        self.log(f"init model deepened from {init_arch.num_residual_blocks} to "
+                                 f"{arch.num_residual_blocks} residual blocks (the new ones start as identities)")
+                    if init_arch.alpha < arch.alpha:
+                        init = widen_model(init, arch.alpha, seed=self.config.seed)  # same function
+                        self.log(f"init model widened from alpha {init_arch.alpha} to {arch.alpha} "
+                                 f"(the added channels start as constants no layer sees)")
                 if init.style_names != self.model.style_names or init.architecture != arch:
                     raise ModelError(f"{config.init_model}: its styles/architecture do not match this run "
                                      f"(styles {init.style_names} vs {self.model.style_names}; {init.architecture} vs "
-                                     f"{arch}; a model with fewer residual blocks is deepened)")
+                                     f"{arch}; a model with fewer residual blocks is deepened, a narrower one widened)")
                 self.model.network.set_weights(init.network.get_weights())
         if config.base_model:
             # Only the new styles' gamma/beta rows train; masks zero the old rows' gradients.

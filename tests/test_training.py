@@ -251,6 +251,19 @@ def test_auto_precision_follows_the_processor_and_may_change_on_resume(data, tmp
     assert resumed.current_step == 4
 
 
+def _train_grown(data, run_dir, init_dir, expected_log, **overrides):
+    """Trains 30 steps from the smaller model in ``init_dir``; checks that the trainer grew it
+    (``expected_log``) and that the loss then fell."""
+    lines = []
+    trainer = Trainer(_config(data, run_dir, num_steps=30, init_model=str(init_dir / "model"), **overrides),
+                      log=lines.append)
+    assert any(expected_log in line for line in lines)
+    before = _fixed_loss(trainer)
+    trained = trainer.run()
+    assert _fixed_loss(trainer)[0] < 0.95 * before[0]
+    return trained
+
+
 def test_init_from_a_shallower_model_deepens_it_with_identity_blocks(data, tmp_path):
     from cin_style.deepen import deepen_model
 
@@ -274,19 +287,40 @@ def test_init_from_a_shallower_model_deepens_it_with_identity_blocks(data, tmp_p
     second, third = (g.numpy() for g in tape.gradient(loss, opening))
     assert np.abs(second).max() > 0 and not np.allclose(second, third, rtol=1e-3, atol=0)
 
-    lines = []
-    trainer = Trainer(_config(data, tmp_path / "deep", num_steps=30, num_residual_blocks=3,
-                              init_model=str(tmp_path / "shallow" / "model")), log=lines.append)
-    assert any("deepened from 1 to 3 residual blocks" in line for line in lines)
-    before = _fixed_loss(trainer)
-    trained = trainer.run()
-    assert _fixed_loss(trainer)[0] < 0.95 * before[0]
+    trained = _train_grown(data, tmp_path / "deep", tmp_path / "shallow", "deepened from 1 to 3 residual blocks",
+                           num_residual_blocks=3)
     gamma = trained.weights_dict()["res3_b_norm/gamma"]
     assert np.abs(gamma).max() > 0  # the added block opened up
 
     with pytest.raises(ModelError, match="do not match this run"):
         Trainer(_config(data, tmp_path / "other", num_residual_blocks=3, init_model=str(tmp_path / "shallow" / "model"),
                         style_images=[str(data / "red_stripes.png")]))
+
+
+def test_init_from_a_narrower_model_widens_it_with_channels_no_layer_sees(data, tmp_path):
+    from cin_style.widen import widen_model
+
+    narrow = Trainer(_config(data, tmp_path / "narrow", num_steps=3)).run()
+    wider = widen_model(narrow, 0.25)
+    assert wider.architecture.alpha == 0.25 and wider.style_names == narrow.style_names
+    images = np.random.default_rng(1).random((2, 36, 44, 3)).astype(np.float32)
+    blends = np.array([[1.0, 0.0], [0.3, 0.7]], np.float32)
+    np.testing.assert_allclose(wider.network([images, blends]).numpy(), narrow.network([images, blends]).numpy(),
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="at least the model's 0.125"):
+        widen_model(narrow, 0.1)
+    # Every added channel can open: its gamma gets a gradient from the first step, before a ReLU
+    # (in, down, up, first of a block) as well as in the residual stream (second of a block).
+    variables = {v.name.split(":")[0]: v for v in wider.network.trainable_variables}
+    added = {name: variables[f"{name}_norm/gamma"] for name in ("in", "down1", "down2", "res1_a", "res1_b", "up2")}
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(wider.network([images, blends]) - images[..., ::-1]))
+    for (name, variable), grad in zip(added.items(), tape.gradient(loss, list(added.values()))):
+        trained = narrow.weights_dict()[f"{name}_norm/gamma"].shape[1]
+        assert np.abs(grad.numpy()[:, trained:]).min(axis=0).max() > 0, name
+
+    trained = _train_grown(data, tmp_path / "wide", tmp_path / "narrow", "widened from alpha 0.125 to 0.25", alpha=0.25)
+    assert np.abs(trained.weights_dict()["res1_a_norm/gamma"][:, 16:]).max() > 0  # the added channels opened up
 
 
 def _logged_correlations(lines):
