@@ -192,6 +192,8 @@ class Trainer:
                 self._build_model()
                 self.loss = PerceptualLoss(config.loss)
                 self.optimizer = keras.optimizers.Adam(config.learning_rate)
+                # Slots made now, not in the step's first call: the step is then traced once, not twice.
+                self.optimizer.build(self.trainable)
                 self.teacher = None
                 if config.teacher_model:
                     self.teacher = load_model(config.teacher_model)
