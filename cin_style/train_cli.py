@@ -62,9 +62,10 @@ flags.DEFINE_string("init_model", None, "Start from this model's weights (same s
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored"], "tf.distribute strategy: one device, or "
                   "MirroredStrategy over all local GPUs (CPUs if none).")
 flags.DEFINE_enum("precision", "auto", ["auto", "float32", "mixed_bfloat16"],
-                  "Compute precision. auto: mixed_bfloat16 where the processor has bfloat16 matrix "
-                  "instructions (AMX-BF16, Arm BF16) or a GPU is visible (2.3x faster with AMX, loss within "
-                  "2%), else float32 (bf16 ran 1.6-1.9x slower with AVX512-BF16 alone, 6.7x where emulated).")
+                  "Compute precision. auto: mixed_bfloat16 where the processor has fast bfloat16 "
+                  "instructions (AMX-BF16, Arm BF16, AVX512-BF16 on AMD) or a GPU is visible (2.3x faster with "
+                  "AMX, 1.5x on AMD, loss within 2%), else float32 (bf16 ran 1.6-1.9x slower with Intel's "
+                  "AVX512-BF16 alone, 6.7x where emulated).")
 flags.DEFINE_bool("jit_compile", False, "Compile the training step with XLA.")
 
 
