@@ -28,22 +28,26 @@ import tensorflow as tf
 _FAST_BF16_CPU_FLAGS = frozenset({"amx_bf16", "bf16"})
 
 
-def cpu_flags(cpuinfo_text: str) -> frozenset[str]:
-    """The feature flags named in ``/proc/cpuinfo`` text (x86 ``flags``, Arm ``Features``)."""
-    flags: set[str] = set()
+def _cpuinfo_words(cpuinfo_text: str, keys: tuple[str, ...]) -> frozenset[str]:
+    """The words of every ``/proc/cpuinfo`` line whose key (case-insensitive) is one of ``keys``."""
+    words: set[str] = set()
     for line in cpuinfo_text.splitlines():
         key, _, value = line.partition(":")
-        if key.strip().lower() in ("flags", "features"):
-            flags.update(value.split())
-    return frozenset(flags)
+        if key.strip().lower() in keys:
+            words.update(value.split())
+    return frozenset(words)
+
+
+def cpu_flags(cpuinfo_text: str) -> frozenset[str]:
+    """The feature flags named in ``/proc/cpuinfo`` text (x86 ``flags``, Arm ``Features``)."""
+    return _cpuinfo_words(cpuinfo_text, ("flags", "features"))
 
 
 def cpu_has_fast_bfloat16(cpuinfo_text: str) -> bool:
     """Whether ``cpuinfo_text`` names bfloat16 instructions that make bf16 training faster than
     float32 (AMX-BF16, Arm BF16, or AVX512-BF16 on an AMD processor)."""
     flags = cpu_flags(cpuinfo_text)
-    amd = any(line.split(":", 1)[-1].strip() == "AuthenticAMD"
-              for line in cpuinfo_text.splitlines() if line.split(":", 1)[0].strip() == "vendor_id")
+    amd = "AuthenticAMD" in _cpuinfo_words(cpuinfo_text, ("vendor_id",))
     return bool(flags & _FAST_BF16_CPU_FLAGS) or (amd and "avx512_bf16" in flags)
 
 
