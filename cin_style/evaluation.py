@@ -217,10 +217,10 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
             raise ValueError(f"no source image for style {name!r} (manifest entry or --style_dir missing)")
         index = model.style_names.index(name)
         style_rgb = load_style_image(sources[name], config.style_image_size)
-        grams = loss.style_grams(style_rgb[None])
+        style_targets = loss.style_targets(style_rgb[None])
         outputs = np.stack([stylizer.stylize_array(c, np.eye(model.num_styles, dtype=np.float32)[index])
                             for c in crops])
-        targets = {k: tf.repeat(v, len(crops), axis=0) for k, v in grams.items()}
+        targets = {k: tf.repeat(v, len(crops), axis=0) for k, v in style_targets.items()}
         style_loss = style_loss_of(loss, model, name)  # model and reference both scored as trained
         terms = {k: v.numpy() for k, v in style_loss.per_example(outputs, content_features, targets).items()}
         entry = {"total_loss": float(terms["total"].mean()), "content_loss": float(terms["content"].mean()),

@@ -77,14 +77,14 @@ def optimize(content, style, *, iterations: int = 100, method: str = "lbfgs", lo
         content_rgb = resize_short_side(content_rgb, size)
     style_rgb = resize_short_side(load_image(style).rgb, loss.config.style_image_size)
     content_features = loss.content_features(content_rgb[None])
-    target_grams = loss.style_grams(style_rgb[None])
+    style_targets = loss.style_targets(style_rgb[None])
     shape = (1, *content_rgb.shape)
 
     @tf.function
     def value_and_grad(pixels):
         with tf.GradientTape() as tape:
             tape.watch(pixels)
-            total, terms = loss(pixels, content_features, target_grams)
+            total, terms = loss(pixels, content_features, style_targets)
         return total, terms, tape.gradient(total, pixels)
 
     def evaluate(pixels: np.ndarray):

@@ -39,6 +39,8 @@ flags.DEFINE_float("style_weight", 2.0, "Global weight of the style loss (relati
 flags.DEFINE_list("style_layer_weights", None, "Relative weight per style layer, same order as --style_layers "
                   "(default 1 each).")
 flags.DEFINE_float("tv_weight", 1.0, "Weight of the total-variation loss (mean squared neighbour difference).")
+flags.DEFINE_float("moment_weight", 0.0, "Weight of the per-channel feature mean/std terms at the style layers "
+                   "(relative errors, beside the Gram terms; they restore the paintings' contrast and colour).")
 flags.DEFINE_integer("style_image_size", 256, "Short side the style images are resized to before their Gram "
                      "targets are computed; larger values give smaller strokes.")
 flags.DEFINE_list("style_strengths", [], "Per-style multipliers of the style loss, e.g. the_scream=0.5,udnie=2.")
@@ -107,7 +109,8 @@ def config_from_flags():
         loss_network=FLAGS.loss_network, loss_network_weights=FLAGS.loss_network_weights,
         content_layer=FLAGS.content_layer, style_layers=tuple(FLAGS.style_layers),
         content_weight=FLAGS.content_weight, style_weight=FLAGS.style_weight,
-        style_layer_weights=layer_weights, tv_weight=FLAGS.tv_weight, style_image_size=FLAGS.style_image_size)
+        style_layer_weights=layer_weights, tv_weight=FLAGS.tv_weight, style_image_size=FLAGS.style_image_size,
+        moment_weight=FLAGS.moment_weight)
     return TrainConfig(
         content_dir=FLAGS.content_dir, style_images=_style_image_list(FLAGS.style_images),
         output_dir=FLAGS.output_dir, image_size=FLAGS.image_size, photo_short_side=FLAGS.photo_short_side,

@@ -11,7 +11,7 @@ Layout of a training output directory::
 Styles are assigned per example (each example of a batch draws its own style):
 every step then updates the gamma/beta of several styles and the shared
 convolutions see a mix of styles, instead of being pulled toward one style per
-step. The Gram targets are gathered per example, so this costs nothing extra.
+step. The style targets are gathered per example, so this costs nothing extra.
 
 Each progress line also shows the batch's luminance correlation (output luma against
 the photo's, as in :func:`cin_style.evaluation.luminance_correlation`): VGG losses
@@ -288,16 +288,12 @@ class Trainer:
 
     def _prepare_targets(self):
         n, first = self.model.num_styles, self.first_trained_style
-        grams = {layer: [] for layer in self.config.loss.style_layers}
-        for pixels in self.style_pixels:
-            for layer, gram in self.loss.style_grams(pixels[None]).items():
-                grams[layer].append(gram[0])
+        per_style = [self.loss.style_targets(pixels[None]) for pixels in self.style_pixels]
         # Rows for styles that are not trained here (a base model's) are never gathered.
-        self.target_grams = {}
-        for layer, rows in grams.items():
-            channels = rows[0].shape[-1]
-            padded = [tf.zeros([channels, channels])] * first + rows
-            self.target_grams[layer] = tf.stack(padded)
+        self.style_targets = {}
+        for key, target in per_style[0].items():
+            rows = [targets[key][0] for targets in per_style]
+            self.style_targets[key] = tf.stack([tf.zeros_like(rows[0])] * first + rows)
         strengths = np.ones(n, np.float32)
         for i, style in enumerate(self.new_styles):
             strengths[first + i] = self.config.style_strengths.get(style.name, 1.0)
@@ -307,7 +303,7 @@ class Trainer:
     def _replica_step(self, images, style_index):
         global_batch = self.config.batch_size
         weights = tf.one_hot(style_index, self.model.num_styles)
-        targets = {layer: tf.gather(g, style_index) for layer, g in self.target_grams.items()}
+        targets = {key: tf.gather(t, style_index) for key, t in self.style_targets.items()}
         strength = tf.gather(self.style_strengths, style_index)
         content_features = tf.stop_gradient(self.loss.content_features(images))
         teacher_outputs = None

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -58,15 +60,37 @@ def test_perceptual_loss_returns_total_and_named_terms():
     rng = np.random.default_rng(1)
     content = rng.random((2, 24, 24, 3), np.float32)
     style = rng.random((1, 24, 24, 3), np.float32)
-    grams = {k: tf.repeat(v, 2, axis=0) for k, v in loss.style_grams(style).items()}
+    grams = {k: tf.repeat(v, 2, axis=0) for k, v in loss.style_targets(style).items()}
     total, terms = loss(content, loss.content_features(content), grams)
     assert set(terms) == {"content", "style/conv1_2", "style/conv2_2", "style", "tv"}
     assert terms["content"].numpy() == pytest.approx(0.0, abs=1e-6)  # output == content
     np.testing.assert_allclose(total.numpy(), terms["content"] + terms["style"] + terms["tv"], rtol=1e-6)
     assert terms["style"].numpy() > 0
     # the style image itself matches its own Gram targets
-    _, self_terms = loss(style, loss.content_features(style), loss.style_grams(style))
+    _, self_terms = loss(style, loss.content_features(style), loss.style_targets(style))
     assert self_terms["style"].numpy() == pytest.approx(0.0, abs=1e-3)
+
+
+def test_moment_terms_grow_as_the_contrast_fades():
+    config = LossConfig(style_layers=("conv1_2",), content_layer="conv1_2", tv_weight=0.0, moment_weight=1.0)
+    loss = PerceptualLoss(config)
+    rng = np.random.default_rng(2)
+    style = rng.random((1, 32, 32, 3)).astype(np.float32)
+    targets = loss.style_targets(style)
+    assert targets["conv1_2/mean"].shape == (1, 64) and targets["conv1_2/std"].shape == (1, 64)
+    moments = []
+    for contrast in (1.0, 0.7, 0.4):  # the same picture with less and less contrast
+        faded = (0.5 + contrast * (style - 0.5)).astype(np.float32)
+        _, faint = loss(faded, loss.content_features(faded), targets)
+        moments.append(float(faint["moments/conv1_2"]))
+    assert moments[0] == pytest.approx(0.0, abs=1e-4)
+    assert 0 < moments[1] < moments[2]
+    assert set(faint) == {"content", "style/conv1_2", "moments/conv1_2", "style", "tv"}
+    np.testing.assert_allclose(faint["style"].numpy(), (faint["style/conv1_2"] + faint["moments/conv1_2"]).numpy(),
+                               rtol=1e-6)
+    # without the weight there are no moment targets or terms
+    plain = PerceptualLoss(dataclasses.replace(config, moment_weight=0.0), network=loss.network)
+    assert set(plain.style_targets(style)) == {"conv1_2"}
 
 
 def test_loss_config_round_trips_and_validates():

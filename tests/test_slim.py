@@ -68,7 +68,7 @@ def test_distillation_fine_tune_lowers_the_loss(tmp_path):
             index = tf.fill([4], style)
             weights = tf.one_hot(index, 3)
             outputs = trainer.model.network([images, weights])
-            targets = {k: tf.gather(v, index) for k, v in trainer.target_grams.items()}
+            targets = {k: tf.gather(v, index) for k, v in trainer.style_targets.items()}
             loss, _ = trainer.loss(outputs, trainer.loss.content_features(images), targets)
             teacher = trainer.teacher.network([images, weights])
             total += float(loss) + 50.0 * float(tf.reduce_mean(tf.square(outputs - teacher)))

@@ -1,5 +1,6 @@
 """Training on tiny synthetic data: loss goes down, exact resume, divergence guard, adding styles."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -61,7 +62,7 @@ def _fixed_loss(trainer, styles=None):
     for style in styles:
         index = tf.fill([4], style)
         outputs = trainer.model.network([images, tf.one_hot(index, trainer.model.num_styles)])
-        targets = {k: tf.gather(v, index) for k, v in trainer.target_grams.items()}
+        targets = {k: tf.gather(v, index) for k, v in trainer.style_targets.items()}
         total, terms = trainer.loss(outputs, trainer.loss.content_features(images), targets)
         losses.append((float(total), float(terms["style"])))
     return np.mean(losses, axis=0)
@@ -142,10 +143,13 @@ def test_nan_loss_stops_training_and_never_saves_nan(data, tmp_path):
 
 def test_adding_a_style_keeps_old_weights_bit_identical(data, tmp_path):
     base = Trainer(_config(data, tmp_path / "base", num_steps=6)).run()
+    # with the feature-moment terms on: their [C] targets get rows for the base styles too
     config = _config(data, tmp_path / "extended", style_images=[str(data / "new_style.png")],
-                     base_model=str(tmp_path / "base" / "model"), num_steps=25, learning_rate=2e-2)
+                     base_model=str(tmp_path / "base" / "model"), num_steps=25, learning_rate=2e-2,
+                     loss=dataclasses.replace(LOSS, moment_weight=1.0))
     trainer = Trainer(config)
     assert trainer.model.style_names == ["red_stripes", "blue_checks", "new_style"]
+    assert trainer.style_targets["conv2_2/std"].shape == (3, 128)
     new_style_loss_before = _fixed_loss(trainer, styles=[2])[1]
     extended = trainer.run()
     assert _fixed_loss(trainer, styles=[2])[1] < new_style_loss_before

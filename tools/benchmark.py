@@ -134,7 +134,7 @@ def _score(model, scorer, eval_images):
     for style in range(model.num_styles):
         index = tf.fill([count], style)
         outputs = model.network([eval_images, tf.one_hot(index, model.num_styles)])
-        targets = {k: tf.gather(v, index) for k, v in scorer.target_grams.items()}
+        targets = {k: tf.gather(v, index) for k, v in scorer.style_targets.items()}
         total, terms = scorer.loss(outputs, content_features, targets)
         for k, v in dict(terms, total=total).items():
             sums[k] = sums.get(k, 0.0) + float(v) / model.num_styles
