@@ -18,7 +18,7 @@ import tensorflow as tf
 from PIL import Image
 
 from cin_style.errors import ImageError
-from cin_style.images import load_image
+from cin_style.images import load_image, open_image_file
 
 __all__ = ["ContentSet", "find_images", "scan_content", "content_dataset", "load_style_image", "style_name_from_path"]
 
@@ -54,7 +54,7 @@ def scan_content(folder: str, min_side: int) -> ContentSet:
     good, skipped = [], []
     for path in find_images(folder):
         try:
-            with Image.open(path) as image:
+            with open_image_file(path) as image:
                 width, height = image.size
                 image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
                 image.load()

@@ -12,11 +12,14 @@ import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+# Registers the allowed decoders that Pillow's minimal start-up leaves out (Image.open(formats=...) needs them).
+from PIL import TiffImagePlugin, WebPImagePlugin  # noqa: F401
 
 from cin_style.atomic import atomic_write
 from cin_style.errors import ImageError
 
-__all__ = ["LoadedImage", "load_image", "to_pil", "save_image", "DEFAULT_MAX_PIXELS", "IMAGE_EXTENSIONS"]
+__all__ = ["LoadedImage", "load_image", "open_image_file", "to_pil", "save_image", "DEFAULT_MAX_PIXELS",
+           "IMAGE_EXTENSIONS", "DECODER_FORMATS"]
 
 #: Images with more pixels are refused before decoding (decompression-bomb guard). Pillow
 #: refuses files over 2 x ``PIL.Image.MAX_IMAGE_PIXELS`` (about 179 million) on its own.
@@ -24,6 +27,12 @@ DEFAULT_MAX_PIXELS = 150_000_000
 
 #: File extensions treated as images when a folder is given.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+#: The only Pillow decoders ever run on a file, whatever its name: what IMAGE_EXTENSIONS promise (the JPEG
+#: opener also reads cameras' multi-picture JPEGs, as MPO images). A PostScript file named ``holiday.jpg`` would otherwise reach
+#: Pillow's EPS plugin, which starts Ghostscript on it; rarely used decoders are attack surface too.
+DECODER_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
+_ALLOWED_NAMES = "JPEG, PNG, WebP, BMP, TIFF or GIF"
 
 #: Output formats by extension (what :func:`save_image` can write).
 _SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
@@ -57,6 +66,19 @@ def _check_pixels(width: int, height: int, max_pixels: int, what: str) -> None:
             "(raise max_pixels if you trust this file)")
 
 
+def open_image_file(path) -> Image.Image:
+    """``PIL.Image.open`` restricted to :data:`DECODER_FORMATS` (lazy: reads the header only).
+
+    Raises:
+      ImageError: the file's bytes are not one of the allowed formats.
+    """
+    try:
+        return Image.open(path, formats=DECODER_FORMATS)
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"{os.fspath(path)}: not a supported image (allowed: {_ALLOWED_NAMES}; "
+                         "the format is read from the bytes, not the name)") from exc
+
+
 def _open_file(path: str, max_pixels: int) -> Image.Image:
     if not os.path.exists(path):
         raise ImageError(f"{path}: no such file")
@@ -67,7 +89,7 @@ def _open_file(path: str, max_pixels: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # max_pixels is our limit
-            image = Image.open(path)
+            image = open_image_file(path)
             # The header is read; check the declared size before decoding any pixels.
             _check_pixels(image.width, image.height, max_pixels, path)
             image.seek(0)  # animated images: the first frame

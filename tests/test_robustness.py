@@ -68,6 +68,47 @@ def test_non_images_and_unsupported_formats(write):
         load_image(os.path.dirname(write("x", b"")))
 
 
+_POSTSCRIPT = (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 16 16\n%%EndComments\n"
+               b"newpath 0 0 moveto 16 16 lineto stroke showpage\n%%EOF\n")
+_RARE_FORMATS = {"postscript": ("holiday.jpg", _POSTSCRIPT), "pcx": ("scan.png", "PCX"), "tga": ("frame.jpg", "TGA"),
+                 "ico": ("icon.png", "ICO"), "ppm": ("photo.jpg", "PPM")}
+
+
+@pytest.mark.parametrize("case", sorted(_RARE_FORMATS))
+def test_only_allowed_decoders_run_whatever_the_name(write, case, monkeypatch):
+    """A PostScript file named .jpg must never reach Pillow's EPS plugin (which starts Ghostscript), nor
+    may any rarely used decoder run: the file is refused by name, for the training scan too."""
+    import subprocess
+
+    from cin_style.data import scan_content
+
+    def no_processes(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args}")
+
+    for name in ("Popen", "run", "call", "check_call", "check_output"):
+        monkeypatch.setattr(subprocess, name, no_processes)
+    name, payload = _RARE_FORMATS[case]
+    if isinstance(payload, str):
+        buffer = io.BytesIO()
+        Image.new("RGB", (16, 16), (200, 30, 30)).save(buffer, payload)
+        payload = buffer.getvalue()
+    path = write(name, payload)
+    with pytest.raises(ImageError, match="not a supported image.*JPEG, PNG"):
+        load_image(path)
+    scanned = scan_content(os.path.dirname(path), min_side=8)
+    assert path not in scanned.paths and [p for p, _ in scanned.skipped] == [path]
+
+
+@pytest.mark.parametrize("fmt,name", [("JPEG", "a.jpg"), ("MPO", "camera.jpg"), ("PNG", "a.png"), ("WEBP", "a.webp"),
+                                      ("BMP", "a.bmp"), ("TIFF", "a.tif"), ("GIF", "a.gif")])
+def test_allowed_formats_load(write, fmt, name):
+    image = Image.new("RGB", (16, 12), (40, 200, 90))
+    buffer = io.BytesIO()
+    extra = {"save_all": True, "append_images": [Image.new("RGB", (16, 12))]} if fmt == "MPO" else {}
+    image.save(buffer, fmt, **extra)
+    assert load_image(write(name, buffer.getvalue())).size == (16, 12)
+
+
 def test_decompression_bomb_is_refused_before_decoding(write):
     path = write("bomb.png", _bomb_png(50000, 50000))
     assert os.path.getsize(path) < 200
