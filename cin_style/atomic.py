@@ -1,15 +1,65 @@
 """Atomic file writes: a temporary file in the destination folder, flushed, then renamed.
 
-A reader never sees a half-written file, and a failure leaves nothing behind.
+A reader never sees a half-written file, and a failure leaves nothing behind. Without overwrite the
+file is published with a hard link, which fails if the name exists: two writers racing for one new
+name cannot both succeed. Folders are published with :func:`rename_no_replace` and swapped with
+:func:`exchange` (Linux ``renameat2``: one step, no moment without a folder at the name).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import errno
 import os
+import sys
 import tempfile
 
-__all__ = ["atomic_write", "ordinary_mode"]
+__all__ = ["atomic_write", "ordinary_mode", "rename_no_replace", "exchange"]
+
+_RENAME_NOREPLACE, _RENAME_EXCHANGE, _AT_FDCWD = 1, 2, -100
+
+
+def _renameat2():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).renameat2
+    except (OSError, AttributeError):  # no libc, or a glibc older than 2.28
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+_RENAMEAT2 = _renameat2()
+
+
+def _renameat2_call(source: str, target: str, flags: int) -> bool:
+    """True when done; False when this system or filesystem lacks the call (the caller falls back)."""
+    if _RENAMEAT2 is None:
+        return False
+    if _RENAMEAT2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), flags) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), target)
+
+
+def rename_no_replace(source: str, target: str) -> None:
+    """Renames ``source`` to ``target``; FileExistsError if ``target`` exists (atomically on Linux)."""
+    if _renameat2_call(source, target, _RENAME_NOREPLACE):
+        return
+    if os.path.lexists(target):
+        raise FileExistsError(errno.EEXIST, "already exists", target)
+    os.rename(source, target)
+
+
+def exchange(first: str, second: str) -> bool:
+    """Swaps two existing paths in one step; False where the system cannot (then nothing changed)."""
+    return _renameat2_call(first, second, _RENAME_EXCHANGE)
 
 
 def ordinary_mode(base: int) -> int:
@@ -23,8 +73,11 @@ def ordinary_mode(base: int) -> int:
 
 
 @contextlib.contextmanager
-def atomic_write(path, suffix: str = ""):
+def atomic_write(path, suffix: str = "", *, overwrite: bool = True):
     """Context manager yielding a binary handle; on success the data replaces ``path`` at once.
+
+    With ``overwrite=False`` an existing ``path``, even one created while the data was being written,
+    raises FileExistsError and is left as it was.
 
     Example::
 
@@ -41,8 +94,23 @@ def atomic_write(path, suffix: str = ""):
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _publish_new(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _publish_new(tmp: str, path: str) -> None:
+    """Gives the finished ``tmp`` the name ``path`` only if no file has it (a hard link is exclusive)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:  # a filesystem without hard links: rename without replacing, where the system can
+        rename_no_replace(tmp, path)
+        return
+    os.unlink(tmp)

@@ -247,7 +247,11 @@ def save_image(image: Image.Image, path: str, *, overwrite: bool = False, protec
     fmt = _SAVE_FORMATS[extension]
     if fmt in ("JPEG", "BMP") and image.mode == "RGBA":
         image = image.convert("RGB")  # these formats have no alpha channel
-    with atomic_write(path, extension) as handle:
-        options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
-        image.save(handle, format=fmt, **options)
+    try:
+        with atomic_write(path, extension, overwrite=overwrite) as handle:
+            options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+            image.save(handle, format=fmt, **options)
+    except FileExistsError:
+        raise ImageError(f"{path}: already exists; it appeared while this image was written and was left as it "
+                         "was (pass overwrite=True / --overwrite to replace it)") from None
     return path

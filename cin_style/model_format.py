@@ -24,7 +24,7 @@ from importlib import resources
 
 import numpy as np
 
-from cin_style.atomic import ordinary_mode
+from cin_style.atomic import exchange, ordinary_mode, rename_no_replace
 from cin_style.errors import ModelError
 from cin_style.network import Architecture, build_transform_network
 
@@ -132,28 +132,105 @@ def _write_json(path: str, data) -> None:
         handle.write("\n")
 
 
+def _check_replaceable(path: str) -> None:
+    """Raises ModelError unless ``path`` is a cin-style model folder holding nothing but the model's files."""
+    refusal = f"{path}: exists and is not a cin-style model folder; refusing to replace it"
+    if os.path.islink(path) or not os.path.isdir(path):
+        raise ModelError(refusal)
+    try:
+        with open(os.path.join(path, MODEL_FILE), encoding="utf-8") as handle:
+            model_json = json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelError(refusal) from None
+    if not isinstance(model_json, dict) or model_json.get("format") != FORMAT_NAME:
+        raise ModelError(refusal)
+    others = sorted(set(os.listdir(path)) - {MODEL_FILE, STYLES_FILE, WEIGHTS_FILE})
+    if others:
+        raise ModelError(f"{path}: a model folder that also holds other files ({', '.join(others[:3])}); "
+                         "refusing to replace it")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def _tidy_after_interrupted_saves(path: str) -> None:
+    """Finishes what a killed save left beside ``path``: puts back a model that a two-step replace had moved
+    aside (where nothing took its place), then removes that save's leftovers (its staging folder, once
+    its process is gone, and the moved-aside copy, once a model is at ``path``)."""
+    parent, name = os.path.split(path)
+    for entry in os.listdir(parent):
+        full = os.path.join(parent, entry)
+        if entry.startswith(f".{name}.old.") and os.path.isdir(full):
+            aside = os.path.join(full, "model")
+            if not os.path.lexists(path) and os.path.isdir(aside):
+                os.rename(aside, path)
+            if os.path.lexists(path):
+                shutil.rmtree(full, ignore_errors=True)
+        elif entry.startswith(f".{name}.staging.") and os.path.isdir(full):
+            pid = entry[len(f".{name}.staging."):].split(".", 1)[0]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                shutil.rmtree(full, ignore_errors=True)
+
+
+def _publish(staging: str, path: str, replace: bool) -> None:
+    """Moves the finished ``staging`` folder to ``path``; with ``replace``, the model there goes."""
+    if not replace:
+        try:
+            rename_no_replace(staging, path)
+        except FileExistsError:
+            raise ModelError(f"{path}: already exists; another save got there first and its model was left "
+                             "as it was") from None
+        return
+    if exchange(staging, path):  # one step: there is always a model at path
+        shutil.rmtree(staging, ignore_errors=True)  # now the old model
+        return
+    # Two steps where the system cannot swap; a kill between them is repaired by the next save.
+    aside = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old.", dir=os.path.dirname(path))
+    os.replace(path, os.path.join(aside, "model"))
+    try:
+        os.replace(staging, path)
+    except BaseException:
+        os.replace(os.path.join(aside, "model"), path)
+        os.rmdir(aside)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 def save_model(model: CinModel, path, *, dtype: str = "float32", overwrite: bool = False) -> str:
     """Writes ``model`` as a model directory at ``path``.
 
     Args:
       dtype: ``"float32"`` or ``"float16"`` storage for the weights (loaded back as float32).
-      overwrite: replace an existing directory at ``path``.
+      overwrite: replace an existing model directory at ``path`` (only a cin-style model folder holding
+        nothing else is ever replaced; the swap is atomic on Linux).
 
     Raises:
-      ModelError: ``path`` exists and ``overwrite`` is False, weights are not finite, or bad dtype.
+      ModelError: ``path`` exists and ``overwrite`` is False (also when another save creates it meanwhile),
+        ``path`` is something other than a model folder, weights are not finite, or bad dtype.
     """
     path = os.path.abspath(os.fspath(path))
     if dtype not in ("float32", "float16"):
         raise ModelError(f"weights dtype must be 'float32' or 'float16', got {dtype!r}")
-    if os.path.exists(path) and not overwrite:
-        raise ModelError(f"{path}: already exists (use overwrite=True to replace it)")
+    parent = os.path.dirname(path)
+    if os.path.isdir(parent):
+        _tidy_after_interrupted_saves(path)
+    if os.path.lexists(path):
+        if not overwrite:
+            raise ModelError(f"{path}: already exists (use overwrite=True to replace it)")
+        _check_replaceable(path)
     weights = model.weights_dict()
     bad = [k for k, v in weights.items() if not np.all(np.isfinite(v))]
     if bad:
         raise ModelError(f"refusing to save {path}: weights {bad[:3]} contain NaN or Inf")
-    parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", dir=parent)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.staging.{os.getpid()}.", dir=parent)
     os.chmod(staging, ordinary_mode(0o777))
     try:
         weights_path = os.path.join(staging, WEIGHTS_FILE)
@@ -171,13 +248,10 @@ def save_model(model: CinModel, path, *, dtype: str = "float32", overwrite: bool
         })
         _write_json(os.path.join(staging, STYLES_FILE),
                     [{"index": i, **dataclasses.asdict(s)} for i, s in enumerate(model.styles)])
-        if os.path.exists(path):
-            old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old.", dir=parent)
-            os.replace(path, os.path.join(old, "model"))
-            os.replace(staging, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, path)
+        replace = overwrite and os.path.lexists(path)
+        if replace:
+            _check_replaceable(path)  # again: it may have changed while the weights were written
+        _publish(staging, path, replace=replace)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

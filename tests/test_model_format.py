@@ -167,3 +167,79 @@ def test_invert_input_paints_the_photo_instead_of_its_negative():
     twice = invert_input(inverted)
     np.testing.assert_allclose(_outputs(twice, image, 1), _outputs(model, image, 1), atol=2e-5)
     assert twice.training_config["input_inverted"] is False
+
+
+def _hidden_entries(folder):
+    return sorted(entry for entry in os.listdir(folder) if entry.startswith("."))
+
+
+def test_overwrite_never_replaces_what_is_not_a_model_folder(tmp_path):
+    """`pack import -o holiday_photos --overwrite` once deleted the photos."""
+    model = make_tiny_model()
+    photos = tmp_path / "holiday_photos"
+    photos.mkdir()
+    (photos / "beach.jpg").write_bytes(b"jpeg bytes")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me")
+    cluttered = tmp_path / "cluttered"
+    save_model(model, cluttered)
+    (cluttered / "my_notes.md").write_text("mine")
+    for target, named in ((photos, "not a cin-style model folder"), (a_file, "not a cin-style model folder"),
+                          (cluttered, "also holds other files")):
+        with pytest.raises(ModelError, match=named):
+            save_model(model, target, overwrite=True)
+    assert (photos / "beach.jpg").read_bytes() == b"jpeg bytes"
+    assert a_file.read_text() == "keep me"
+    assert (cluttered / "my_notes.md").read_text() == "mine"
+    assert _hidden_entries(tmp_path) == []
+
+
+def test_overwrite_replaces_a_model_folder_and_leaves_nothing_behind(tmp_path):
+    first, second = make_tiny_model(seed=1), make_tiny_model(seed=2)
+    path = save_model(first, tmp_path / "model")
+    save_model(second, path, overwrite=True)
+    image = np.random.default_rng(0).random((1, 16, 16, 3), np.float32)
+    np.testing.assert_allclose(_outputs(load_model(path), image), _outputs(second, image), atol=1e-6)
+    assert _hidden_entries(tmp_path) == []
+
+
+def test_the_next_save_repairs_what_a_killed_save_left(tmp_path):
+    model = make_tiny_model()
+    path = tmp_path / "model"
+    save_model(model, path)
+    # killed between the two renames of a replace: the model sits in the moved-aside folder
+    aside = tmp_path / ".model.old.abc123"
+    aside.mkdir()
+    os.rename(path, aside / "model")
+    # and a staging folder of a process that is gone
+    dead = tmp_path / ".model.staging.999999999.xyz"
+    dead.mkdir()
+    (dead / "weights.npz").write_bytes(b"partial")
+    save_model(model, tmp_path / "other")  # a save elsewhere leaves them alone
+    assert aside.exists() and dead.exists()
+    save_model(model, path, overwrite=True)
+    assert load_model(path).num_styles == model.num_styles
+    assert _hidden_entries(tmp_path) == []
+
+
+def test_two_saves_to_one_new_path_cannot_both_succeed(tmp_path, monkeypatch):
+    import cin_style.model_format as model_format
+
+    path = tmp_path / "model"
+    winner, loser = make_tiny_model(seed=1), make_tiny_model(seed=2)
+    real_write_json = model_format._write_json
+    landed = []
+
+    def the_other_save_lands_meanwhile(target, data):
+        if not landed:
+            landed.append(True)
+            save_model(winner, path)
+        real_write_json(target, data)
+
+    monkeypatch.setattr(model_format, "_write_json", the_other_save_lands_meanwhile)
+    with pytest.raises(ModelError, match="another save got there first"):
+        save_model(loser, path)
+    monkeypatch.undo()
+    image = np.random.default_rng(0).random((1, 16, 16, 3), np.float32)
+    np.testing.assert_allclose(_outputs(load_model(path), image), _outputs(winner, image), atol=1e-6)
+    assert _hidden_entries(tmp_path) == []

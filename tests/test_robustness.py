@@ -260,3 +260,20 @@ def test_fuzz_style_parser_only_raises_style_error(style):
     except StyleError:
         return
     assert weights.shape == (3,) and np.all(weights >= 0) and abs(float(weights.sum()) - 1) < 1e-5
+
+
+def test_an_output_that_appears_while_writing_is_left_as_it_was(tmp_path, monkeypatch):
+    """No-overwrite is atomic: a file created at the name during the write is never replaced."""
+    target = tmp_path / "out.png"
+    real_save = Image.Image.save
+
+    def another_writer_first(self, fp, *args, **kwargs):
+        if not target.exists():
+            target.write_bytes(b"the other writer's picture")
+        return real_save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", another_writer_first)
+    with pytest.raises(ImageError, match="appeared while this image was written"):
+        save_image(Image.new("RGB", (8, 8)), str(target))
+    assert target.read_bytes() == b"the other writer's picture"
+    assert sorted(os.listdir(tmp_path)) == ["out.png"]
