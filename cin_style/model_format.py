@@ -282,15 +282,67 @@ def _read_architecture(model_json: dict, path: str) -> Architecture:
         raise ModelError(f"{path}: bad \"architecture\" entry ({exc})") from exc
 
 
-def _read_weights(path: str, expected_sha256: str | None) -> dict[str, np.ndarray]:
+_STORED_DTYPES = (np.dtype("<f4"), np.dtype("<f2"))
+
+
+def _weights_entry(model_json: dict, model_json_path: str) -> tuple[str, str | None]:
+    """``(file name, sha256 or None)`` of model.json's "weights" object, checked."""
+    info = model_json.get("weights", {})
+    if not isinstance(info, dict):
+        raise ModelError(f"{model_json_path}: \"weights\" must be an object, got {type(info).__name__}")
+    name = info.get("file", WEIGHTS_FILE)
+    if (not isinstance(name, str) or not name or name in (".", "..") or os.path.basename(name) != name
+            or "\\" in name or "\0" in name):
+        raise ModelError(f"{model_json_path}: \"weights.file\" must be a file name inside the model folder, "
+                         f"got {name!r}")
+    sha256 = info.get("sha256")
+    if sha256 is not None and not (isinstance(sha256, str) and re.fullmatch(r"[0-9a-f]{64}", sha256)):
+        raise ModelError(f"{model_json_path}: \"weights.sha256\" must be 64 hex digits, got {sha256!r}")
+    return name, sha256
+
+
+def _read_weights(path: str, expected_sha256: str | None, expected: dict[str, tuple]) -> dict[str, np.ndarray]:
+    """Reads the weights, checking every member's name, dtype and shape from its header before its data.
+
+    Memory stays proportional to the real model: a member that declares another shape (10^13 floats, a
+    zip bomb's padding) is refused on its header, unread.
+    """
     if not os.path.isfile(path):
         raise ModelError(f"{path}: missing weights file")
     if expected_sha256 and _sha256_file(path) != expected_sha256:
         raise ModelError(f"{path}: checksum mismatch; the weights file is truncated or corrupt")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key].astype(np.float32) for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        with zipfile.ZipFile(path) as archive:
+            members = {name[:-4]: name for name in archive.namelist() if name.endswith(".npy")}
+            odd = sorted(name for name in archive.namelist() if not name.endswith(".npy"))
+            missing, extra = sorted(set(expected) - set(members)), sorted(set(members) - set(expected))
+            if missing or extra or odd:
+                raise ModelError(f"{path}: weights do not match the architecture "
+                                 f"(missing {missing[:3]}, unexpected {(extra + odd)[:3]})")
+            stored = {}
+            for key, name in members.items():
+                with archive.open(name) as handle:
+                    version = np.lib.format.read_magic(handle)
+                    if version not in ((1, 0), (2, 0)):
+                        raise ModelError(f"{path}: {key} is in .npy format {version}, expected 1.0 or 2.0")
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, fortran, dtype = read_header(handle)
+                    if dtype not in _STORED_DTYPES or fortran or tuple(shape) != expected[key]:
+                        raise ModelError(f"{path}: {key} is stored as {dtype} {tuple(shape)}, expected float32 or "
+                                         f"float16 of shape {expected[key]}")
+                    data = handle.read(int(np.prod(shape)) * dtype.itemsize + 1)
+                if len(data) != int(np.prod(shape)) * dtype.itemsize:
+                    raise ModelError(f"{path}: {key} holds {len(data)} bytes, its header promises "
+                                     f"{int(np.prod(shape)) * dtype.itemsize}")
+                value = np.frombuffer(data, dtype).reshape(shape).astype(np.float32)
+                if not np.all(np.isfinite(value)):
+                    raise ModelError(f"{path}: {key} contains NaN or Inf; refusing to load these weights")
+                stored[key] = value
+            return stored
+    except ModelError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         raise ModelError(f"{path}: cannot read weights ({exc})") from exc
 
 
@@ -313,30 +365,40 @@ def load_model(path) -> CinModel:
     if not isinstance(manifest, list) or len(manifest) != arch.num_styles:
         count = len(manifest) if isinstance(manifest, list) else "no"
         raise ModelError(f"{styles_path}: lists {count} styles but {MODEL_FILE} says {arch.num_styles}")
+    styles = [_style_entry(entry, styles_path) for entry in manifest]
+    weights_name, sha256 = _weights_entry(model_json, model_json_path)
+    training = model_json.get("training")
+    if training is not None and not isinstance(training, dict):
+        raise ModelError(f"{model_json_path}: \"training\" must be an object, got {type(training).__name__}")
     try:
-        styles = [StyleInfo(**{k: v for k, v in entry.items() if k != "index"}) for entry in manifest]
-    except (TypeError, AttributeError) as exc:
-        raise ModelError(f"{styles_path}: bad style entry ({exc})") from exc
-    weight_info = model_json.get("weights", {})
-    weights_path = os.path.join(path, weight_info.get("file", WEIGHTS_FILE))
-    stored = _read_weights(weights_path, weight_info.get("sha256"))
-    try:
-        model = CinModel(arch, styles, training_config=model_json.get("training"), path=path)
+        model = CinModel(arch, styles, training_config=training, path=path)
     except ModelError as exc:
         raise ModelError(f"{styles_path}: {exc}") from exc
     expected = {_weight_key(v): tuple(v.shape) for v in model.network.weights}
-    missing = sorted(set(expected) - set(stored))
-    extra = sorted(set(stored) - set(expected))
-    if missing or extra:
-        raise ModelError(f"{weights_path}: weights do not match the architecture "
-                         f"(missing {missing[:3]}, unexpected {extra[:3]})")
+    stored = _read_weights(os.path.join(path, weights_name), sha256, expected)
     for variable in model.network.weights:
-        key = _weight_key(variable)
-        if tuple(stored[key].shape) != expected[key]:
-            raise ModelError(f"{weights_path}: {key} has shape {stored[key].shape}, expected {expected[key]} "
-                             f"for {arch.num_styles} styles")
-        variable.assign(stored[key])
+        variable.assign(stored[_weight_key(variable)])
     return model
+
+
+_STYLE_FIELDS = {field.name for field in dataclasses.fields(StyleInfo)}
+
+
+def _style_entry(entry, styles_path: str) -> StyleInfo:
+    """One styles.json entry, checked: an object of known string fields (and its "index")."""
+    if not isinstance(entry, dict):
+        raise ModelError(f"{styles_path}: each style entry must be an object, got {entry!r:.60}")
+    fields = {k: v for k, v in entry.items() if k != "index"}
+    unknown = sorted(set(fields) - _STYLE_FIELDS)
+    if unknown:
+        raise ModelError(f"{styles_path}: unknown style field(s) {unknown[:3]}; allowed: {sorted(_STYLE_FIELDS)}")
+    wrong = sorted(k for k, v in fields.items() if not isinstance(v, str))
+    if wrong:
+        raise ModelError(f"{styles_path}: style field(s) {wrong} must be strings")
+    try:
+        return StyleInfo(**fields)
+    except (TypeError, ModelError) as exc:
+        raise ModelError(f"{styles_path}: bad style entry ({exc})") from exc
 
 
 def bundled_model_path() -> str:

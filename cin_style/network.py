@@ -42,6 +42,11 @@ __all__ = ["Architecture", "build_transform_network", "scaled_width", "SIZE_MULT
 SIZE_MULTIPLE = 4  # two stride-2 stages: H and W must divide by 4 inside the network
 
 
+#: Bounds that keep a hostile model file from building a huge network (10,000 styles: 645 MB).
+MAX_STYLES = 1024
+MAX_RESIDUAL_BLOCKS = 32
+
+
 @dataclasses.dataclass(frozen=True)
 class Architecture:
     """Hyper-parameters that fix the transform network's shape.
@@ -57,12 +62,17 @@ class Architecture:
     num_residual_blocks: int = 5
 
     def __post_init__(self):
-        if int(self.num_styles) < 1:
-            raise ValueError(f"num_styles must be >= 1, got {self.num_styles}")
+        for name, upper in (("num_styles", MAX_STYLES), ("num_residual_blocks", MAX_RESIDUAL_BLOCKS)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+            lower = 1 if name == "num_styles" else 0
+            if not lower <= value <= upper:
+                raise ValueError(f"{name} must be in {lower}..{upper}, got {value}")
+        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float, np.floating, np.integer)):
+            raise ValueError(f"alpha must be a number, got {self.alpha!r}")
         if not 0.0 < float(self.alpha) <= 4.0:
             raise ValueError(f"alpha must be in (0, 4], got {self.alpha}")
-        if int(self.num_residual_blocks) < 0:
-            raise ValueError(f"num_residual_blocks must be >= 0, got {self.num_residual_blocks}")
 
 
 def scaled_width(channels: int, alpha: float) -> int:

@@ -71,8 +71,7 @@ class TFLiteStylizer:
         self.num_styles = int(inputs["style_weights"]["shape"][-1])
         self.metadata = self._read_metadata()
         if self.metadata:
-            self.style_names = [s["name"] for s in self.metadata["styles"]]
-            self.architecture = Architecture(**self.metadata["architecture"])
+            self.style_names, self.architecture = self._checked_metadata(self.metadata)
         else:
             self.style_names = [str(i) for i in range(self.num_styles)]
             self.architecture = None
@@ -87,6 +86,26 @@ class TFLiteStylizer:
                 return json.load(handle)
         except (OSError, json.JSONDecodeError) as exc:
             raise ModelError(f"{meta_path}: unreadable metadata ({exc})") from exc
+
+    def _checked_metadata(self, metadata) -> tuple[list[str], Architecture]:
+        """Style names and architecture from the metadata file; a wrong field is a ModelError naming it."""
+        meta_path = self.path + ".json"
+        if not isinstance(metadata, dict):
+            raise ModelError(f"{meta_path}: metadata must be a JSON object")
+        styles = metadata.get("styles")
+        if (not isinstance(styles, list) or not all(isinstance(s, dict) and isinstance(s.get("name"), str)
+                                                     and s["name"] for s in styles)):
+            raise ModelError(f"{meta_path}: \"styles\" must be a list of objects with a non-empty \"name\"")
+        if len(styles) != self.num_styles:
+            raise ModelError(f"{meta_path}: lists {len(styles)} styles but the model takes {self.num_styles}")
+        names = [s["name"] for s in styles]
+        if len(set(names)) != len(names):
+            raise ModelError(f"{meta_path}: style names must be unique")
+        architecture = metadata.get("architecture")
+        try:
+            return names, Architecture(**architecture)
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"{meta_path}: bad \"architecture\" entry ({exc})") from exc
 
     def style_weights(self, style) -> np.ndarray:
         """Normalized [N] weights for any accepted style argument."""

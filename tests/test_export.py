@@ -463,3 +463,26 @@ def test_interleaved_times_runs_each_function_once_per_round_in_turn():
     assert {name: len(t) for name, t in times.items()} == {"a": 3, "b": 3}
     with pytest.raises(ValueError, match="rounds"):
         interleaved_times({"a": lambda: None}, rounds=0)
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda m: m.__setitem__("styles", "abc"), "\"styles\" must be a list"),
+    (lambda m: m.__setitem__("styles", [{"name": 3}] * len(m["styles"])), "\"styles\" must be a list"),
+    (lambda m: m.__setitem__("styles", m["styles"][:1]), "lists 1 styles"),
+    (lambda m: m["architecture"].__setitem__("num_styles", "many"), "num_styles must be an integer"),
+    (lambda m: m.__setitem__("architecture", None), "bad \"architecture\" entry"),
+])
+def test_wrong_typed_tflite_metadata_is_a_model_error(exported, tmp_path, edit, message):
+    import shutil
+
+    from cin_style.errors import ModelError
+    from cin_style.tflite_backend import TFLiteStylizer
+
+    path = str(tmp_path / "model.tflite")
+    shutil.copy(exported["float32"], path)
+    meta = json.load(open(exported["float32"] + ".json"))
+    edit(meta)
+    with open(path + ".json", "w") as handle:
+        json.dump(meta, handle)
+    with pytest.raises(ModelError, match=f"model.tflite.json: .*{message}"):
+        TFLiteStylizer(path)

@@ -102,7 +102,7 @@ def test_manifest_that_does_not_match_the_weights(saved):
     meta = json.loads((saved / "model.json").read_text())
     meta["architecture"]["num_styles"] = 2
     (saved / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(ModelError, match="weights.npz: .*has shape"):
+    with pytest.raises(ModelError, match="weights.npz: .*expected float32 or float16 of shape"):
         load_model(saved)
 
 
@@ -243,3 +243,107 @@ def test_two_saves_to_one_new_path_cannot_both_succeed(tmp_path, monkeypatch):
     image = np.random.default_rng(0).random((1, 16, 16, 3), np.float32)
     np.testing.assert_allclose(_outputs(load_model(path), image), _outputs(winner, image), atol=1e-6)
     assert _hidden_entries(tmp_path) == []
+
+
+def _edit_json(path, edit):
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def _npy_header(shape, dtype="<f4") -> bytes:
+    header = repr({"descr": dtype, "fortran_order": False, "shape": tuple(shape)}).encode()
+    header += b" " * (63 - (len(header) + 10) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+
+
+def _rewrite_weights(saved, members):
+    """Replaces weights.npz with the given {member name: bytes} and drops the checksum."""
+    import zipfile
+
+    with zipfile.ZipFile(saved / "weights.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    _edit_json(saved / "model.json", lambda m: m["weights"].pop("sha256"))
+
+
+def _original_members(saved):
+    import zipfile
+
+    with zipfile.ZipFile(saved / "weights.npz") as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("num_styles", 10_000, "num_styles must be in 1..1024"),
+    ("num_styles", "3", "num_styles must be an integer"),
+    ("num_styles", True, "num_styles must be an integer"),
+    ("num_residual_blocks", 1_000, "num_residual_blocks must be in 0..32"),
+    ("alpha", "wide", "alpha must be a number"),
+])
+def test_architecture_fields_are_checked_before_anything_is_built(saved, field, value, message):
+    _edit_json(saved / "model.json", lambda m: m["architecture"].__setitem__(field, value))
+    with pytest.raises(ModelError, match=f"model.json: .*{message}"):
+        load_model(saved)
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda m: m.__setitem__("weights", "weights.npz"), r"\"weights\" must be an object"),
+    (lambda m: m["weights"].__setitem__("file", "../outside.npz"), "a file name inside the model folder"),
+    (lambda m: m["weights"].__setitem__("file", "/etc/passwd"), "a file name inside the model folder"),
+    (lambda m: m["weights"].__setitem__("sha256", 12), r"\"weights.sha256\" must be"),
+    (lambda m: m.__setitem__("training", ["not", "a", "dict"]), r"\"training\" must be an object"),
+])
+def test_model_json_fields_of_the_wrong_kind_are_model_errors(saved, edit, message):
+    _edit_json(saved / "model.json", edit)
+    with pytest.raises(ModelError, match=message):
+        load_model(saved)
+
+
+@pytest.mark.parametrize("entries", [["style_a", "style_b", "style_c"], [{"name": "a", "title": 5}] * 3,
+                                     [{"name": "a", "colour": "red"}, {"name": "b"}, {"name": "c"}]])
+def test_style_manifest_entries_of_the_wrong_kind_are_model_errors(saved, entries):
+    (saved / "styles.json").write_text(json.dumps(entries))
+    with pytest.raises(ModelError, match="styles.json"):
+        load_model(saved)
+
+
+def test_a_weights_member_declaring_a_huge_array_is_refused_before_reading(saved):
+    members = _original_members(saved)
+    name = next(iter(members))
+    members[name] = _npy_header((10 ** 13,)) + b"\x00" * 64
+    _rewrite_weights(saved, members)
+    with pytest.raises(ModelError, match=f"weights.npz: {name[:-4]} .*shape"):
+        load_model(saved)
+
+
+def test_a_compressed_bomb_among_the_weights_is_refused_by_its_header(saved):
+    members = _original_members(saved)
+    members["padding.npy"] = _npy_header((75_000_000,)) + bytes(300_000_000)  # 300 MB of zeros, ~300 KB zipped
+    _rewrite_weights(saved, members)
+    assert os.path.getsize(saved / "weights.npz") < 2_000_000
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelError, match="unexpected.*padding"):
+            load_model(saved)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000, f"refusing the bomb cost {peak / 1e6:.0f} MB"
+
+
+def test_weights_with_nan_or_inf_are_refused_on_load(saved):
+    import io
+
+    members = _original_members(saved)
+    name = sorted(members)[0]
+    array = np.load(io.BytesIO(members[name]))
+    array.flat[0] = np.inf
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    members[name] = buffer.getvalue()
+    _rewrite_weights(saved, members)
+    with pytest.raises(ModelError, match="NaN or Inf"):
+        load_model(saved)
