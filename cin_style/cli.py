@@ -35,6 +35,19 @@ class _UsageError(Exception):
     """A command-line mistake: printed, then exit code 2."""
 
 
+def _bounded(kind, low, high):
+    """An argparse type: a ``kind`` (int or float) number in [low, high], else a usage error naming the range."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not low <= value <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text} is out of range; allowed {low}..{high}")
+        return value
+    return parse
+
+
 def _collect_inputs(inputs: list[str]):
     """Expands folders (recursively) into (file, path relative to its folder argument) pairs."""
     from cin_style.images import IMAGE_EXTENSIONS
@@ -235,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("--out-dir", help="output folder; files are named <input>_<style>.<ext>")
     stylize.add_argument("--format", choices=["jpg", "png", "webp"], help="output format with --out-dir "
                          "(default: the input's)")
-    stylize.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style (default 1)")
+    stylize.add_argument("--strength", type=_bounded(float, 0.0, 1.0), default=1.0, help="0 = the photo, 1 = full style (default 1)")
     stylize.add_argument("--style-scale", default="auto",
                          help="stroke size relative to the image: 2 = strokes twice as large; 'auto' (default) "
                               "stylizes images above 1 MP at 1 MP so strokes keep their size relative to the "
@@ -244,15 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("--mask", help="mask image the size of the input: --style applies where it is white, "
                                         "--style-outside where it is black, blended at grey/soft edges")
     stylize.add_argument("--style-outside", help="style for the black part of --mask")
-    stylize.add_argument("--feather", type=float, default=8.0, help="soften mask edges by this many pixels (8)")
+    stylize.add_argument("--feather", type=_bounded(float, 0.0, 1000.0), default=8.0, help="soften mask edges by this many pixels (8)")
     stylize.add_argument("--model", help="model directory (default: the bundled model)")
     stylize.add_argument("--backend", choices=["tf", "tflite"], default="tf",
                          help="tf (TensorFlow) or tflite (LiteRT; needs --tflite-model)")
     stylize.add_argument("--tflite-model", help="a .tflite file made by `cin-style export`")
-    stylize.add_argument("--threads", type=int, help="LiteRT threads (tflite backend)")
+    stylize.add_argument("--threads", type=_bounded(int, 1, 1024),
+                         help="LiteRT threads (tflite backend; default: every CPU this process may use)")
     stylize.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    stylize.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
-    stylize.add_argument("--max-pixels", type=int, default=150_000_000,
+    stylize.add_argument("--quality", type=_bounded(int, 1, 100), default=95, help="JPEG/WebP quality (default 95)")
+    stylize.add_argument("--max-pixels", type=_bounded(int, 1, 10**10), default=150_000_000,
                          help="refuse images with more pixels than this (default 150000000)")
     stylize.set_defaults(handler=_command_stylize)
 
@@ -268,9 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("content", help="content image")
     optimize.add_argument("style_image", help="style image (any painting; no trained model needed)")
     optimize.add_argument("-o", "--output", required=True, help="output image file")
-    optimize.add_argument("--iterations", type=int, default=100, help="L-BFGS iterations or Adam steps (100)")
+    optimize.add_argument("--iterations", type=_bounded(int, 0, 100_000), default=100, help="L-BFGS iterations or Adam steps (100)")
     optimize.add_argument("--method", choices=["lbfgs", "adam"], default="lbfgs")
-    optimize.add_argument("--size", type=int, default=256, help="short side of the content, in pixels (256)")
+    optimize.add_argument("--size", type=_bounded(int, 16, 8192), default=256, help="short side of the content, in pixels (256)")
     optimize.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     optimize.set_defaults(handler=_command_optimize)
 

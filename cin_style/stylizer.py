@@ -264,7 +264,7 @@ def stylize(image, style=None, *, model=None, preserve_color: bool = False, stre
       backend: ``"tf"`` (TensorFlow, the default) or ``"tflite"`` (LiteRT with the
         XNNPACK delegate; needs ``tflite_model`` and the ``[mobile]`` extra).
       tflite_model: path of a .tflite file made by ``cin-style export``.
-      num_threads: LiteRT threads for the tflite backend (default: LiteRT's choice).
+      num_threads: LiteRT threads for the tflite backend (default: every CPU this process may use).
 
     Returns:
       A PIL image with the input's width and height (RGB, or RGBA if the input

@@ -40,13 +40,22 @@ def dequantize(values: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return (np.asarray(values, np.int32) - np.int32(zero_point)).astype(np.float32) * np.float32(scale)
 
 
+def usable_cpu_count() -> int:
+    """CPUs this process may run on (its affinity mask where the system has one), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 class TFLiteStylizer:
     """Stylizes with a .tflite file written by :func:`cin_style.export.export_tflite`.
 
     Args:
       path: the .tflite file; its metadata ``<path>.json`` gives the style names
         (without it, styles are named by index).
-      num_threads: LiteRT threads (XNNPACK delegate).
+      num_threads: LiteRT threads (XNNPACK delegate); default: every CPU this process may use
+        (LiteRT's own default is one thread: 927 ms against 484 ms with 2 at 1024 px on a 2-core machine).
     """
 
     def __init__(self, path, num_threads: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS):
@@ -54,6 +63,11 @@ class TFLiteStylizer:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:  # pragma: no cover - part of the [mobile] extra
             raise ModelError("the tflite backend needs ai-edge-litert: pip install 'cin-style[mobile]'") from exc
+        if num_threads is None:
+            num_threads = usable_cpu_count()
+        if isinstance(num_threads, bool) or not isinstance(num_threads, int) or not 1 <= num_threads <= 1024:
+            raise ValueError(f"num_threads must be an integer in 1..1024, got {num_threads!r}")
+        self.num_threads = num_threads
         self.path = os.fspath(path)
         if not os.path.isfile(self.path):
             raise ModelError(f"{self.path}: no such TFLite model")

@@ -92,6 +92,11 @@ def test_folder_with_a_broken_file_exits_1_and_does_the_rest(tiny_model_dir, tmp
     (["--style", "alpha_style=-1", "-o", "x.png"], ">= 0"),
     (["--style", "0"], "say where to write"),
     (["--style", "0", "--style-scale", "big", "-o", "x.png"], "--style-scale: style_scale must be 'auto' or a number"),
+    (["--style", "0", "--feather", "1e12", "-o", "x.png"], "--feather: 1e12 is out of range; allowed 0.0..1000.0"),
+    (["--style", "0", "--quality", "300", "-o", "x.webp"], "--quality: 300 is out of range; allowed 1..100"),
+    (["--style", "0", "--strength", "nan", "-o", "x.png"], "--strength: nan is out of range"),
+    (["--style", "0", "--threads", "0", "-o", "x.png"], "--threads: 0 is out of range; allowed 1..1024"),
+    (["--style", "0", "--max-pixels", "lots", "-o", "x.png"], "--max-pixels: 'lots' is not an integer"),
 ])
 def test_usage_errors_exit_2(tiny_model_dir, photo_path, tmp_path, args, message):
     result = run_main("stylize", photo_path, *args, "--model", tiny_model_dir, cwd=tmp_path)

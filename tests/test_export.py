@@ -486,3 +486,12 @@ def test_wrong_typed_tflite_metadata_is_a_model_error(exported, tmp_path, edit, 
         json.dump(meta, handle)
     with pytest.raises(ModelError, match=f"model.tflite.json: .*{message}"):
         TFLiteStylizer(path)
+
+
+def test_the_tflite_backend_uses_every_usable_cpu_by_default(exported):
+    from cin_style.tflite_backend import TFLiteStylizer, usable_cpu_count
+
+    assert TFLiteStylizer(exported["float32"]).num_threads == usable_cpu_count() >= 1
+    assert TFLiteStylizer(exported["float32"], num_threads=1).num_threads == 1
+    with pytest.raises(ValueError, match="num_threads must be an integer in 1..1024"):
+        TFLiteStylizer(exported["float32"], num_threads=0)
