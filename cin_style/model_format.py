@@ -28,7 +28,8 @@ from cin_style.atomic import exchange, ordinary_mode, rename_no_replace
 from cin_style.errors import ModelError
 from cin_style.network import Architecture, build_transform_network
 
-__all__ = ["StyleInfo", "CinModel", "load_model", "save_model", "bundled_model_path", "FORMAT_VERSION"]
+__all__ = ["StyleInfo", "CinModel", "load_model", "save_model", "bundled_model_path", "read_checked_npz",
+           "FORMAT_VERSION"]
 
 FORMAT_NAME = "cin-style-model"
 FORMAT_VERSION = 1
@@ -301,26 +302,28 @@ def _weights_entry(model_json: dict, model_json_path: str) -> tuple[str, str | N
     return name, sha256
 
 
-def _read_weights(path: str, expected_sha256: str | None, expected: dict[str, tuple]) -> dict[str, np.ndarray]:
-    """Reads the weights, checking every member's name, dtype and shape from its header before its data.
+def read_checked_npz(path: str, check) -> dict[str, np.ndarray]:
+    """Reads an .npz archive, vetting each member from its header before any of its data is read.
 
-    Memory stays proportional to the real model: a member that declares another shape (10^13 floats, a
-    zip bomb's padding) is refused on its header, unread.
+    Args:
+      path: the .npz file.
+      check: ``check(key, dtype, shape)`` -> None to read the member, or a message refusing it (a member
+        whose header declares 10^13 floats, or a zip bomb's padding, is refused unread).
+
+    Returns:
+      ``{key: array}`` as stored (float members finite).
+
+    Raises:
+      ModelError: unreadable archive, a member that is not .npy, a refused or short member, NaN or Inf.
     """
-    if not os.path.isfile(path):
-        raise ModelError(f"{path}: missing weights file")
-    if expected_sha256 and _sha256_file(path) != expected_sha256:
-        raise ModelError(f"{path}: checksum mismatch; the weights file is truncated or corrupt")
     try:
         with zipfile.ZipFile(path) as archive:
-            members = {name[:-4]: name for name in archive.namelist() if name.endswith(".npy")}
             odd = sorted(name for name in archive.namelist() if not name.endswith(".npy"))
-            missing, extra = sorted(set(expected) - set(members)), sorted(set(members) - set(expected))
-            if missing or extra or odd:
-                raise ModelError(f"{path}: weights do not match the architecture "
-                                 f"(missing {missing[:3]}, unexpected {(extra + odd)[:3]})")
-            stored = {}
-            for key, name in members.items():
+            if odd:
+                raise ModelError(f"{path}: unexpected members {odd[:3]}")
+            arrays = {}
+            for name in archive.namelist():
+                key = name[:-4]
                 with archive.open(name) as handle:
                     version = np.lib.format.read_magic(handle)
                     if version not in ((1, 0), (2, 0)):
@@ -328,22 +331,44 @@ def _read_weights(path: str, expected_sha256: str | None, expected: dict[str, tu
                     read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                                    else np.lib.format.read_array_header_2_0)
                     shape, fortran, dtype = read_header(handle)
-                    if dtype not in _STORED_DTYPES or fortran or tuple(shape) != expected[key]:
-                        raise ModelError(f"{path}: {key} is stored as {dtype} {tuple(shape)}, expected float32 or "
-                                         f"float16 of shape {expected[key]}")
-                    data = handle.read(int(np.prod(shape)) * dtype.itemsize + 1)
-                if len(data) != int(np.prod(shape)) * dtype.itemsize:
-                    raise ModelError(f"{path}: {key} holds {len(data)} bytes, its header promises "
-                                     f"{int(np.prod(shape)) * dtype.itemsize}")
-                value = np.frombuffer(data, dtype).reshape(shape).astype(np.float32)
-                if not np.all(np.isfinite(value)):
-                    raise ModelError(f"{path}: {key} contains NaN or Inf; refusing to load these weights")
-                stored[key] = value
-            return stored
+                    refusal = "Fortran order" if fortran else check(key, dtype, tuple(shape))
+                    if refusal:
+                        raise ModelError(f"{path}: {key}: {refusal}")
+                    size = int(np.prod(shape)) * dtype.itemsize
+                    data = handle.read(size + 1)
+                if len(data) != size:
+                    raise ModelError(f"{path}: {key} holds {len(data)} bytes, its header promises {size}")
+                value = np.frombuffer(data, dtype).reshape(shape)
+                if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                    raise ModelError(f"{path}: {key} contains NaN or Inf; refusing it")
+                arrays[key] = value
+            return arrays
     except ModelError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-        raise ModelError(f"{path}: cannot read weights ({exc})") from exc
+        raise ModelError(f"{path}: cannot read ({exc})") from exc
+
+
+def _read_weights(path: str, expected_sha256: str | None, expected: dict[str, tuple]) -> dict[str, np.ndarray]:
+    """The weights, each member's name, dtype and shape checked against the architecture before its data
+    is read, so memory stays proportional to the real model."""
+    if not os.path.isfile(path):
+        raise ModelError(f"{path}: missing weights file")
+    if expected_sha256 and _sha256_file(path) != expected_sha256:
+        raise ModelError(f"{path}: checksum mismatch; the weights file is truncated or corrupt")
+
+    def check(key, dtype, shape):
+        if key not in expected:
+            return "unexpected member; weights do not match the architecture"
+        if dtype not in _STORED_DTYPES or shape != expected[key]:
+            return f"stored as {dtype} {shape}, expected float32 or float16 of shape {expected[key]}"
+        return None
+
+    stored = read_checked_npz(path, check)
+    missing = sorted(set(expected) - set(stored))
+    if missing:
+        raise ModelError(f"{path}: weights do not match the architecture (missing {missing[:3]})")
+    return {key: value.astype(np.float32) for key, value in stored.items()}
 
 
 def load_model(path) -> CinModel:

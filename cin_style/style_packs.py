@@ -16,13 +16,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import zipfile
 
 import numpy as np
 
 from cin_style.atomic import atomic_write
 from cin_style.errors import ModelError, StyleError
-from cin_style.model_format import CinModel, StyleInfo
+from cin_style.model_format import CinModel, StyleInfo, read_checked_npz
 from cin_style.styles import resolve_style_index
 
 __all__ = ["export_style_pack", "import_style_pack", "read_style_pack"]
@@ -51,24 +50,56 @@ def export_style_pack(model: CinModel, style, path) -> str:
     return os.fspath(path)
 
 
+_MAX_META_BYTES = 65_536
+_MAX_CHANNELS = 4 * 128 * 4  # the widest CIN layer at the largest alpha (4)
+
+
+def _check_member(key: str, dtype, shape: tuple) -> str | None:
+    if key == "meta.json":
+        if dtype != np.uint8 or len(shape) != 1 or shape[0] > _MAX_META_BYTES:
+            return f"must be at most {_MAX_META_BYTES} bytes of JSON, header says {dtype} {shape}"
+        return None
+    if not key.endswith(("/gamma", "/beta")):
+        return "unexpected member; a pack holds <layer>/gamma, <layer>/beta and meta.json"
+    if dtype not in (np.dtype("<f4"), np.dtype("<f2")) or len(shape) != 1 or not 1 <= shape[0] <= _MAX_CHANNELS:
+        return f"must be float32 or float16 of shape [C] with C <= {_MAX_CHANNELS}, header says {dtype} {shape}"
+    return None
+
+
+def _checked_meta(meta, path: str) -> dict:
+    if not isinstance(meta, dict) or meta.get("format") != PACK_FORMAT or meta.get("format_version") != PACK_VERSION:
+        raise ModelError(f"{path}: not a version-{PACK_VERSION} cin-style style pack")
+    fingerprint = meta.get("base_fingerprint")
+    if not isinstance(fingerprint, str) or len(fingerprint) != 64:
+        raise ModelError(f"{path}: meta.json \"base_fingerprint\" must be a SHA-256 hex string")
+    style = meta.get("style")
+    fields = {f.name for f in dataclasses.fields(StyleInfo)}
+    if (not isinstance(style, dict) or set(style) - fields or "name" not in style
+            or not all(isinstance(v, str) for v in style.values())):
+        raise ModelError(f"{path}: meta.json \"style\" must be an object of string fields {sorted(fields)}")
+    return meta
+
+
 def read_style_pack(path) -> tuple[dict, dict[str, np.ndarray]]:
     """Returns ``(meta, {"<layer>/gamma": [C], ...})`` of a pack file.
 
+    Every member is vetted from its header before its data is read (names, dtypes, bounded sizes), and
+    every field of meta.json is checked.
+
     Raises:
-      ModelError: missing, unreadable or not a style pack of a supported version.
+      ModelError: missing, unreadable, malformed, or not a style pack of a supported version.
     """
     path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ModelError(f"{path}: no such style pack")
+    arrays = read_checked_npz(path, _check_member)
+    if "meta.json" not in arrays:
+        raise ModelError(f"{path}: not a cin-style style pack (no meta.json)")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
         meta = json.loads(arrays.pop("meta.json").tobytes().decode())
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no such style pack") from None
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-        raise ModelError(f"{path}: not a readable style pack ({exc})") from exc
-    if meta.get("format") != PACK_FORMAT or meta.get("format_version") != PACK_VERSION:
-        raise ModelError(f"{path}: not a version-{PACK_VERSION} cin-style style pack")
-    return meta, arrays
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: meta.json is not valid JSON ({exc})") from None
+    return _checked_meta(meta, path), {key: value.astype(np.float32) for key, value in arrays.items()}
 
 
 def import_style_pack(model: CinModel, path, name: str | None = None) -> CinModel:
@@ -93,6 +124,10 @@ def import_style_pack(model: CinModel, path, name: str | None = None) -> CinMode
     arch = dataclasses.replace(model.architecture, num_styles=model.num_styles + 1)
     extended = CinModel(arch, [*model.styles, info], training_config=model.training_config)
     old = model.weights_dict()
+    wanted = {key for key in old if key.endswith(("/gamma", "/beta"))}
+    if set(arrays) != wanted:
+        raise ModelError(f"{os.fspath(path)}: its layers do not match the model's "
+                         f"(missing {sorted(wanted - set(arrays))[:3]}, unexpected {sorted(set(arrays) - wanted)[:3]})")
     for variable in extended.network.weights:
         key = variable.name.split(":")[0]
         value = old[key]

@@ -313,7 +313,7 @@ def test_a_weights_member_declaring_a_huge_array_is_refused_before_reading(saved
     name = next(iter(members))
     members[name] = _npy_header((10 ** 13,)) + b"\x00" * 64
     _rewrite_weights(saved, members)
-    with pytest.raises(ModelError, match=f"weights.npz: {name[:-4]} .*shape"):
+    with pytest.raises(ModelError, match=f"weights.npz: {name[:-4]}: stored as .*shape"):
         load_model(saved)
 
 
@@ -326,7 +326,7 @@ def test_a_compressed_bomb_among_the_weights_is_refused_by_its_header(saved):
 
     tracemalloc.start()
     try:
-        with pytest.raises(ModelError, match="unexpected.*padding"):
+        with pytest.raises(ModelError, match="padding: unexpected member"):
             load_model(saved)
         peak = tracemalloc.get_traced_memory()[1]
     finally:

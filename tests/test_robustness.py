@@ -277,3 +277,42 @@ def test_an_output_that_appears_while_writing_is_left_as_it_was(tmp_path, monkey
         save_image(Image.new("RGB", (8, 8)), str(target))
     assert target.read_bytes() == b"the other writer's picture"
     assert sorted(os.listdir(tmp_path)) == ["out.png"]
+
+
+@pytest.fixture(scope="module")
+def pack_and_model(tmp_path_factory):
+    from cin_style.style_packs import export_style_pack
+    from tiny_models import make_tiny_model
+
+    folder = tmp_path_factory.mktemp("fuzz_models")
+    model = make_tiny_model(seed=1)
+    export_style_pack(model, 0, folder / "style.npz")
+    model.save(folder / "model")
+    return folder, make_tiny_model(seed=1, num_styles=2)
+
+
+@settings(max_examples=max(20, FUZZ_EXAMPLES // 5), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzz_pack_and_model_loaders_only_raise_model_error(tmp_path_factory, pack_and_model, data):
+    """Mutated pack files and mutated model files (each of its three files) end in ModelError or load."""
+    import shutil
+
+    from cin_style.errors import ModelError
+    from cin_style.model_format import load_model
+    from cin_style.style_packs import import_style_pack
+
+    source, base = pack_and_model
+    work = tmp_path_factory.mktemp("case")
+    target = data.draw(st.sampled_from(["style.npz", "model/weights.npz", "model/model.json", "model/styles.json"]))
+    shutil.copy(source / "style.npz", work / "style.npz")
+    shutil.copytree(source / "model", work / "model")
+    original = (work / target).read_bytes()
+    (work / target).write_bytes(data.draw(_mutations(original)))
+    try:
+        if target == "style.npz":
+            import_style_pack(base, work / "style.npz", name="fuzzed")
+        else:
+            load_model(work / "model")
+    except ModelError:
+        pass

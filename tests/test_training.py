@@ -216,7 +216,7 @@ def test_style_pack_round_trip_and_fingerprint_check(tmp_path):
     with pytest.raises(ModelError, match="another base model"):
         import_style_pack(make_tiny_model(seed=2), pack)
     (tmp_path / "bad.npz").write_bytes(b"junk")
-    with pytest.raises(ModelError, match="not a readable style pack"):
+    with pytest.raises(ModelError, match="bad.npz: cannot read"):
         import_style_pack(base, tmp_path / "bad.npz")
 
 
