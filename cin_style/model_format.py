@@ -29,6 +29,7 @@ from cin_style.errors import ModelError
 from cin_style.network import Architecture, build_transform_network
 
 __all__ = ["StyleInfo", "CinModel", "load_model", "save_model", "bundled_model_path", "read_checked_npz",
+           "style_info_from_json",
            "FORMAT_VERSION"]
 
 FORMAT_NAME = "cin-style-model"
@@ -139,9 +140,8 @@ def _check_replaceable(path: str) -> None:
     if os.path.islink(path) or not os.path.isdir(path):
         raise ModelError(refusal)
     try:
-        with open(os.path.join(path, MODEL_FILE), encoding="utf-8") as handle:
-            model_json = json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        model_json = _read_json(os.path.join(path, MODEL_FILE))
+    except ModelError:
         raise ModelError(refusal) from None
     if not isinstance(model_json, dict) or model_json.get("format") != FORMAT_NAME:
         raise ModelError(refusal)
@@ -390,7 +390,7 @@ def load_model(path) -> CinModel:
     if not isinstance(manifest, list) or len(manifest) != arch.num_styles:
         count = len(manifest) if isinstance(manifest, list) else "no"
         raise ModelError(f"{styles_path}: lists {count} styles but {MODEL_FILE} says {arch.num_styles}")
-    styles = [_style_entry(entry, styles_path) for entry in manifest]
+    styles = [style_info_from_json(entry, styles_path) for entry in manifest]
     weights_name, sha256 = _weights_entry(model_json, model_json_path)
     training = model_json.get("training")
     if training is not None and not isinstance(training, dict):
@@ -409,8 +409,9 @@ def load_model(path) -> CinModel:
 _STYLE_FIELDS = {field.name for field in dataclasses.fields(StyleInfo)}
 
 
-def _style_entry(entry, styles_path: str) -> StyleInfo:
-    """One styles.json entry, checked: an object of known string fields (and its "index")."""
+def style_info_from_json(entry, styles_path: str) -> StyleInfo:
+    """A style manifest entry (styles.json, a style pack's meta), checked: an object of known string fields
+    (and styles.json's "index"); ModelError naming ``styles_path`` otherwise."""
     if not isinstance(entry, dict):
         raise ModelError(f"{styles_path}: each style entry must be an object, got {entry!r:.60}")
     fields = {k: v for k, v in entry.items() if k != "index"}

@@ -21,7 +21,7 @@ import numpy as np
 
 from cin_style.atomic import atomic_write
 from cin_style.errors import ModelError, StyleError
-from cin_style.model_format import CinModel, StyleInfo, read_checked_npz
+from cin_style.model_format import CinModel, StyleInfo, read_checked_npz, style_info_from_json
 from cin_style.styles import resolve_style_index
 
 __all__ = ["export_style_pack", "import_style_pack", "read_style_pack"]
@@ -72,11 +72,7 @@ def _checked_meta(meta, path: str) -> dict:
     fingerprint = meta.get("base_fingerprint")
     if not isinstance(fingerprint, str) or len(fingerprint) != 64:
         raise ModelError(f"{path}: meta.json \"base_fingerprint\" must be a SHA-256 hex string")
-    style = meta.get("style")
-    fields = {f.name for f in dataclasses.fields(StyleInfo)}
-    if (not isinstance(style, dict) or set(style) - fields or "name" not in style
-            or not all(isinstance(v, str) for v in style.values())):
-        raise ModelError(f"{path}: meta.json \"style\" must be an object of string fields {sorted(fields)}")
+    style_info_from_json(meta.get("style"), f"{path}: meta.json \"style\"")
     return meta
 
 

@@ -291,7 +291,7 @@ class Trainer:
         per_style = [self.loss.style_targets(pixels[None]) for pixels in self.style_pixels]
         # Rows for styles that are not trained here (a base model's) are never gathered.
         self.style_targets = {}
-        for key, target in per_style[0].items():
+        for key in per_style[0]:
             rows = [targets[key][0] for targets in per_style]
             self.style_targets[key] = tf.stack([tf.zeros_like(rows[0])] * first + rows)
         strengths = np.ones(n, np.float32)
