@@ -21,22 +21,25 @@ from __future__ import annotations
 
 import importlib
 
+from cin_style import _moved
 from cin_style.errors import CinStyleError, ImageError, ModelError, StyleError
+
+_moved.install()  # old flat module paths (cin_style.stylizer, ...) still import, with a warning
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "stylize": "cin_style.stylizer",
-    "Stylizer": "cin_style.stylizer",
-    "list_styles": "cin_style.stylizer",
-    "load_model": "cin_style.model_format",
-    "save_model": "cin_style.model_format",
-    "CinModel": "cin_style.model_format",
-    "StyleInfo": "cin_style.model_format",
-    "Architecture": "cin_style.network",
-    "build_transform_network": "cin_style.network",
-    "ConditionalInstanceNorm": "cin_style.layers",
-    "optimize": "cin_style.gatys",
+    "stylize": "cin_style.stylization.tf_backend",
+    "Stylizer": "cin_style.stylization.tf_backend",
+    "list_styles": "cin_style.stylization.tf_backend",
+    "load_model": "cin_style.model.format",
+    "save_model": "cin_style.model.format",
+    "CinModel": "cin_style.model.format",
+    "StyleInfo": "cin_style.model.format",
+    "Architecture": "cin_style.model.network",
+    "build_transform_network": "cin_style.model.network",
+    "ConditionalInstanceNorm": "cin_style.model.layers",
+    "optimize": "cin_style.quality.gatys",
 }
 
 __all__ = [*_LAZY, "CinStyleError", "ImageError", "StyleError", "ModelError", "__version__"]

@@ -18,7 +18,7 @@ def tiny_model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_dir):
-    from cin_style.model_format import load_model
+    from cin_style.model.format import load_model
 
     return load_model(tiny_model_dir)
 

@@ -21,7 +21,7 @@ def run_cli(*args, cwd=None):
 def run_main(*args, cwd=None):
     """``cin_style.cli.main`` in this process: the same parsing, handlers and exit codes as the
     executable, without a TensorFlow start-up per call (~10 s each on a 2-core machine)."""
-    from cin_style.cli import main
+    from cin_style.cli.main import main
 
     stdout, stderr, previous = io.StringIO(), io.StringIO(), os.getcwd()
     try:
@@ -136,36 +136,52 @@ def test_stylize_controls_on_the_command_line(tiny_model_dir, photo_path, tmp_pa
     assert bad.returncode == 2 and "go together" in bad.stderr
 
 
-@pytest.mark.parametrize("command,flag", [("train", "--content_dir"), ("export", "--calibration_dir"),
-                                          ("slim", "--distill_weight")])
-def test_absl_tools_document_every_flag(command, flag):
-    result = run_cli(command, "--helpfull")
-    assert result.returncode == 0
-    assert flag in result.stdout + result.stderr
+@pytest.mark.parametrize("command,option,default", [("train", "--content-dir", "(default: 40000)"),
+                                                    ("export", "--calibration-dir", "(default: mse)"),
+                                                    ("slim", "--distill-weight", "(default: 20.0)")])
+def test_every_command_documents_its_options_with_defaults_without_starting_tensorflow(command, option, default):
+    script = ("import sys\nfrom cin_style.cli.main import main\ntry:\n    main([%r, '--help'])\n"
+              "except SystemExit as exit_:\n    code = exit_.code\n"
+              "print('TF' if 'tensorflow' in sys.modules else 'no TF', code, file=sys.stderr)" % command)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.stderr.strip().endswith("no TF 0"), result.stderr[-2000:]
+    assert option in result.stdout and default in result.stdout
+
+
+def test_options_of_earlier_releases_keep_working():
+    from cin_style.cli.common import canonical_options
+
+    assert canonical_options(["--content_dir", "a_b", "--style_strengths=x_y=1", "--noequalize", "--nothing", "--",
+                              "--keep_me"], {"equalize"}) == [
+        "--content-dir", "a_b", "--style-strengths=x_y=1", "--no-equalize", "--nothing", "--", "--keep_me"]
 
 
 def test_export_rejects_unknown_activation_ranges(tmp_path):
-    result = run_cli("export", "--mode", "int8", "--activation_ranges", "1.5", "--output", tmp_path / "x.tflite")
+    result = run_cli("export", "--mode", "int8", "--activation-ranges", "1.5", "--output", tmp_path / "x.tflite")
     assert result.returncode == 2 and "activation_ranges must be 'mse', 'calibrator' or a quantile" in result.stderr
     assert not (tmp_path / "x.tflite").exists()
 
 
 def test_train_without_required_flags_is_a_usage_error():
-    result = run_cli("train", "--num_steps", "1")
-    assert result.returncode == 2 and "--content_dir is required" in result.stdout + result.stderr
+    result = run_main("train", "--num-steps", "1")
+    assert result.returncode == 2 and "--content-dir" in result.stderr and "required" in result.stderr
 
 
 def test_slim_writes_a_magnitude_pruned_model(tiny_model_dir, photo_path, tmp_path):
-    from cin_style.model_format import load_model
-    from cin_style.sparsity import kernel_sparsity
+    from cin_style.model.format import load_model
+    from cin_style.slim.sparsity import kernel_sparsity
 
     photos = os.path.dirname(photo_path)
-    missing = run_cli("slim", "--model", tiny_model_dir, "--alpha", "0.0625", "--num_steps", "0",
-                      "--magnitude_sparsity", "0.5", "--output_dir", tmp_path / "no_photos")
-    assert missing.returncode == 2 and "--content_dir is required" in missing.stdout + missing.stderr
-    result = run_cli("slim", "--model", tiny_model_dir, "--alpha", "0.0625", "--num_steps", "0",
-                     "--magnitude_sparsity", "0.5", "--magnitude_steps", "4", "--image_size", "32",
-                     "--content_dir", photos, "--output_dir", tmp_path / "run")
+    missing = run_main("slim", "--model", tiny_model_dir, "--alpha", "0.0625", "--num-steps", "0",
+                       "--magnitude-sparsity", "0.5", "--output-dir", tmp_path / "no_photos")
+    assert missing.returncode == 2 and "--content-dir is required" in missing.stderr
+    assert not (tmp_path / "no_photos").exists()  # refused before any work
+    no_styles = run_main("slim", "--model", tiny_model_dir, "--alpha", "0.0625", "--content-dir", photos,
+                         "--output-dir", tmp_path / "no_styles")
+    assert no_styles.returncode == 2 and "--style-dir is required" in no_styles.stderr
+    result = run_cli("slim", "--model", tiny_model_dir, "--alpha", "0.0625", "--num-steps", "0",
+                     "--magnitude-sparsity", "0.5", "--magnitude-steps", "4", "--image-size", "32",
+                     "--content-dir", photos, "--output-dir", tmp_path / "run")
     assert result.returncode == 0, result.stderr
     sparse = load_model(tmp_path / "run" / "model_sparse")
     assert sparse.architecture.alpha == 0.0625
@@ -184,7 +200,7 @@ def test_installed_command_stylizes_with_a_clean_stderr(tiny_model_dir, photo_pa
 
 
 def test_startup_filter_drops_only_the_known_noise(capfd):
-    from cin_style.tf_startup import run_with_filtered_stderr
+    from cin_style.cli.tf_startup import run_with_filtered_stderr
 
     def noisy():
         os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
@@ -198,7 +214,7 @@ def test_startup_filter_drops_only_the_known_noise(capfd):
 
 
 def test_startup_failure_shows_everything_captured(capfd):
-    from cin_style.tf_startup import run_with_filtered_stderr
+    from cin_style.cli.tf_startup import run_with_filtered_stderr
 
     def broken():
         os.write(2, b"I0000 00:00:1.0    1 cudart_stub.cc:31] Could not find cuda drivers\n")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import cin_style
-from cin_style.controls import _RGB_TO_YCC
+from cin_style.stylization.controls import _RGB_TO_YCC
 from cin_style.errors import StyleError
 
 
@@ -71,7 +71,7 @@ def test_mask_errors(tiny_model_dir, photo):
 
 
 def test_tiled_equals_untiled_with_shared_statistics(tiny_model):
-    from cin_style.stylizer import Stylizer
+    from cin_style.stylization.tf_backend import Stylizer
 
     done = []
     stylizer = Stylizer(tiny_model, tile_size=32, tile_margin=32, progress=lambda d, t: done.append((d, t)))
@@ -92,7 +92,7 @@ def test_tiled_equals_untiled_with_shared_statistics(tiny_model):
 
 def test_tiles_without_shared_statistics_would_show_seams(tiny_model):
     """The reason for shared statistics: per-tile instance norm changes the picture."""
-    from cin_style.stylizer import Stylizer
+    from cin_style.stylization.tf_backend import Stylizer
 
     stylizer = Stylizer(tiny_model)
     rng = np.random.default_rng(6)
@@ -118,7 +118,7 @@ def test_style_scale_keeps_the_size_and_enlarges_strokes(tiny_model_dir, photo):
 
 
 def test_auto_style_scale_leaves_small_images_alone_and_shrinks_large_ones(tiny_model_dir, photo, monkeypatch):
-    from cin_style import controls
+    from cin_style.stylization import controls
 
     assert controls.resolve_style_scale("auto", 1000, 1000) == 1.0
     assert controls.resolve_style_scale("auto", 4096, 2048) == pytest.approx(2 * 2 ** 0.5)
@@ -135,7 +135,7 @@ def test_auto_style_scale_leaves_small_images_alone_and_shrinks_large_ones(tiny_
 
 
 def test_border_margin_mirrors_the_image_and_crops_back():
-    from cin_style.controls import with_border_margin
+    from cin_style.stylization.controls import with_border_margin
 
     seen = []
 

@@ -12,8 +12,9 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from cin_style.model_format import load_model
-from cin_style.network import Architecture, build_transform_network
+from cin_style.model.format import load_model
+from cin_style.model.architecture import Architecture
+from cin_style.model.network import build_transform_network
 
 # Each kill costs a process start (~12 s on 2 cores, ~18 s on a 2-core AVX2-only machine);
 # CIN_STYLE_KILLS=50 for a longer soak.

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cin_style.gatys import optimize
-from cin_style.losses import LossConfig
+from cin_style.quality.gatys import optimize
+from cin_style.train.losses import LossConfig
 
 SMALL_LOSS = LossConfig(content_layer="conv2_2", style_layers=("conv1_2", "conv2_2", "conv3_3"), style_image_size=32)
 
@@ -51,7 +51,7 @@ def test_gatys_adam_option(images):
 
 @pytest.fixture(scope="module")
 def eval_model(tmp_path_factory):
-    from cin_style.model_format import StyleInfo, save_model
+    from cin_style.model.format import StyleInfo, save_model
     from tiny_models import make_tiny_model
 
     model = make_tiny_model()
@@ -111,8 +111,8 @@ def test_evaluate_tool_refuses_a_malformed_cache_and_leaves_it_alone(images, eva
 
 def test_center_crop_can_zoom_in_like_training():
     """short_side resizes first (as training's photo_short_side does), then cuts the central square."""
-    from cin_style.evaluation import center_crop
-    from cin_style.gatys import resize_short_side
+    from cin_style.files.images import center_crop
+    from cin_style.files.images import resize_short_side
 
     rgb = np.random.default_rng(0).random((60, 90, 3)).astype(np.float32)
     assert center_crop(rgb, 32).shape == (32, 32, 3)
@@ -124,7 +124,7 @@ def test_center_crop_can_zoom_in_like_training():
 
 
 def test_luminance_correlation_tells_a_photo_from_its_negative():
-    from cin_style.evaluation import luminance_correlation
+    from cin_style.quality.evaluation import luminance_correlation
 
     rng = np.random.default_rng(0)
     photos = rng.uniform(size=(2, 16, 16, 3)).astype(np.float32)
@@ -136,8 +136,8 @@ def test_luminance_correlation_tells_a_photo_from_its_negative():
 
 
 def test_gatys_references_are_reused_from_the_cache(images, eval_model, monkeypatch):
-    from cin_style import evaluation
-    from cin_style.stylizer import Stylizer
+    from cin_style.quality import evaluation
+    from cin_style.stylization.tf_backend import Stylizer
 
     photos = sorted((images / "photos").glob("*.png"))
     stylizer = Stylizer(eval_model)
@@ -160,8 +160,8 @@ def test_gatys_references_are_reused_from_the_cache(images, eval_model, monkeypa
 
 
 def test_gatys_reference_from_noise_is_its_own_reproducible_reference(images, eval_model):
-    from cin_style import evaluation
-    from cin_style.stylizer import Stylizer
+    from cin_style.quality import evaluation
+    from cin_style.stylization.tf_backend import Stylizer
 
     photos = sorted((images / "photos").glob("*.png"))[:1]
     stylizer = Stylizer(eval_model)
@@ -184,8 +184,8 @@ def test_gatys_reference_from_noise_is_its_own_reproducible_reference(images, ev
 
 
 def test_caches_of_bare_numbers_still_give_the_ratio(images, eval_model):
-    from cin_style import evaluation
-    from cin_style.stylizer import Stylizer
+    from cin_style.quality import evaluation
+    from cin_style.stylization.tf_backend import Stylizer
 
     photos = sorted((images / "photos").glob("*.png"))[:1]
     stylizer = Stylizer(eval_model)
@@ -204,9 +204,9 @@ def test_caches_of_bare_numbers_still_give_the_ratio(images, eval_model):
 
 
 def test_each_style_is_scored_with_the_style_weight_it_was_trained_with(images, eval_model, tmp_path):
-    from cin_style import evaluation
-    from cin_style.model_format import load_model, save_model
-    from cin_style.stylizer import Stylizer
+    from cin_style.quality import evaluation
+    from cin_style.model.format import load_model, save_model
+    from cin_style.stylization.tf_backend import Stylizer
 
     model = load_model(eval_model)
     model.training_config = {**model.training_config, "style_strengths": {"beta_style": 0.5}}
@@ -231,11 +231,11 @@ def test_each_style_is_scored_with_the_style_weight_it_was_trained_with(images, 
 
 
 def test_tflite_fidelity_report(images, eval_model, tmp_path):
-    from cin_style.evaluation import tflite_fidelity
-    from cin_style.export import export_tflite
-    from cin_style.model_format import load_model
-    from cin_style.stylizer import Stylizer
-    from cin_style.tflite_backend import TFLiteStylizer
+    from cin_style.quality.evaluation import tflite_fidelity
+    from cin_style.export.tflite import export_tflite
+    from cin_style.model.format import load_model
+    from cin_style.stylization.tf_backend import Stylizer
+    from cin_style.stylization.tflite_backend import TFLiteStylizer
 
     model = load_model(eval_model)
     export_tflite(model, tmp_path / "f32.tflite", "float32")
@@ -248,8 +248,8 @@ def test_tflite_fidelity_report(images, eval_model, tmp_path):
 
 
 def test_contact_sheet_and_blend_strip(tiny_model_dir, images):
-    from cin_style.contact_sheet import blend_strip, contact_sheet
-    from cin_style.stylizer import Stylizer
+    from sheets import blend_strip, contact_sheet
+    from cin_style.stylization.tf_backend import Stylizer
 
     stylizer = Stylizer(tiny_model_dir)
     photos = sorted((images / "photos").iterdir())
@@ -264,9 +264,9 @@ def test_contact_sheet_and_blend_strip(tiny_model_dir, images):
 
 
 def test_model_comparison_puts_each_model_beside_the_other_per_style(tiny_model_dir, images):
-    from cin_style.contact_sheet import model_comparison
-    from cin_style.slim import prune_model
-    from cin_style.stylizer import Stylizer
+    from sheets import model_comparison
+    from cin_style.slim.prune import prune_model
+    from cin_style.stylization.tf_backend import Stylizer
 
     full = Stylizer(tiny_model_dir)
     slim = Stylizer(prune_model(full.model, alpha=0.0625))
@@ -281,9 +281,9 @@ def test_model_comparison_puts_each_model_beside_the_other_per_style(tiny_model_
 
 
 def test_gatys_reference_column_beside_the_network(images, eval_model):
-    from cin_style.contact_sheet import model_comparison
-    from cin_style.evaluation import GatysReference
-    from cin_style.stylizer import Stylizer
+    from sheets import model_comparison
+    from cin_style.quality.evaluation import GatysReference
+    from cin_style.stylization.tf_backend import Stylizer
 
     photo = sorted((images / "photos").iterdir())[0]
     gatys = GatysReference(eval_model, str(images / "styles"), iterations=3)

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 import cin_style
-from cin_style.controls import BORDER_MARGIN
-from cin_style.export import MODES, export_tflite, export_network, representative_images
-from cin_style.tflite_backend import TFLiteStylizer
+from cin_style.stylization.controls import BORDER_MARGIN
+from cin_style.export.network import export_network
+from cin_style.export.tflite import MODES, export_tflite, representative_images
+from cin_style.stylization.tflite_backend import TFLiteStylizer
 
 
 def _psnr(a, b):
@@ -41,7 +42,7 @@ def exported(tiny_model, calibration, tmp_path_factory):
 
 @pytest.mark.parametrize("layout", ["fast", "compact", "plain"])
 def test_export_network_matches_the_training_network(tiny_model, layout):
-    from cin_style.network import pad_to_size_multiple
+    from cin_style.model.architecture import pad_to_size_multiple
 
     weights = np.array([[0.2, 0.0, 0.8]], np.float32)
     network = export_network(tiny_model, layout=layout)
@@ -114,8 +115,8 @@ def test_exported_graph_has_no_shape_dependent_ops(exported):
 
 
 def test_channel_equalization_keeps_the_function_and_evens_out_channel_ranges(tiny_model, calibration):
-    from cin_style.export import equalize_channel_scales
-    from cin_style.network import build_transform_network
+    from cin_style.export.network import equalize_channel_scales
+    from cin_style.model.network import build_transform_network
 
     samples = representative_images(calibration, tiny_model.num_styles, 32)
     # make one channel of the first conv 50x louder: the instance norm must not care
@@ -147,8 +148,8 @@ def test_float32_matches_keras_for_any_size(tiny_model, exported, height, width)
 
 @pytest.mark.parametrize("mode,min_psnr", [("float16", 35.0), ("dynamic", 25.0), ("int8", 20.0)])
 def test_quantized_modes_stay_close(tiny_model, exported, calibration, mode, min_psnr):
-    from cin_style.evaluation import center_crop
-    from cin_style.images import load_image
+    from cin_style.files.images import center_crop
+    from cin_style.files.images import load_image
 
     stylizer = TFLiteStylizer(exported[mode])
     image = center_crop(load_image(calibration[0]).rgb, 32)
@@ -204,9 +205,9 @@ def test_int8_with_float_ends(tiny_model, exported, calibration, uint8_io, tmp_p
     fully integer."""
     from ai_edge_litert.interpreter import Interpreter
 
-    from cin_style.evaluation import center_crop
-    from cin_style.export import FLOAT_END_LAYERS
-    from cin_style.images import load_image
+    from cin_style.files.images import center_crop
+    from cin_style.export.tflite import FLOAT_END_LAYERS
+    from cin_style.files.images import load_image
 
     path = str(tmp_path / "ends.tflite")
     meta = export_tflite(tiny_model, path, "int8", representative=representative_images(calibration, 3, 32),
@@ -299,8 +300,8 @@ def test_bad_modes_and_missing_files(tiny_model, tmp_path):
 
 
 def test_quantization_aware_int8_export(tiny_model, calibration, tmp_path):
-    from cin_style.evaluation import center_crop
-    from cin_style.images import load_image
+    from cin_style.files.images import center_crop
+    from cin_style.files.images import load_image
 
     crops = np.stack([center_crop(load_image(p).rgb, 32) for p in calibration]).astype(np.float32)
     path = tmp_path / "qat.tflite"
@@ -325,8 +326,8 @@ def test_quantization_aware_int8_export(tiny_model, calibration, tmp_path):
 def test_quantile_ranges_lie_inside_the_calibrated_ranges_and_narrow_with_the_quantile(tiny_model, calibration):
     from tensorflow.lite.tools import flatbuffer_utils
 
-    from cin_style import calibration as ranges_lib
-    from cin_style.export import _converter
+    from cin_style.export import calibration as ranges_lib
+    from cin_style.export.tflite import _converter
 
     representative = representative_images(calibration, 3, 32)
     network = export_network(tiny_model, equalize_with=representative)
@@ -353,7 +354,7 @@ def test_quantile_ranges_lie_inside_the_calibrated_ranges_and_narrow_with_the_qu
 
 
 def test_quantization_mse_matches_quantizing_the_values():
-    from cin_style.calibration import quantization_mse
+    from cin_style.export.calibration import quantization_mse
 
     values = np.sort(np.random.default_rng(0).standard_t(3, 200_000))
     lows, highs = np.array([values[0], -50.0, -4.0, -1.0]), np.array([values[-1], 45.0, 5.0, 0.5])
@@ -368,8 +369,8 @@ def test_quantization_mse_matches_quantizing_the_values():
 
 
 def test_mse_ranges_lie_inside_the_measured_ranges_and_clip_outliers(tiny_model, calibration):
-    from cin_style import calibration as ranges_lib
-    from cin_style.export import _converter
+    from cin_style.export import calibration as ranges_lib
+    from cin_style.export.tflite import _converter
 
     representative = representative_images(calibration, 3, 32)
     first, second = list(representative()), list(representative())  # every pass sees the same blends
@@ -455,7 +456,7 @@ def test_interleaved_benchmark_times_every_variant_in_the_same_rounds(tiny_model
 
 
 def test_interleaved_times_runs_each_function_once_per_round_in_turn():
-    from cin_style.benchmarking import interleaved_times
+    from benchmarking import interleaved_times
 
     calls = []
     times = interleaved_times({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=3, warmup=1)
@@ -476,7 +477,7 @@ def test_wrong_typed_tflite_metadata_is_a_model_error(exported, tmp_path, edit, 
     import shutil
 
     from cin_style.errors import ModelError
-    from cin_style.tflite_backend import TFLiteStylizer
+    from cin_style.stylization.tflite_backend import TFLiteStylizer
 
     path = str(tmp_path / "model.tflite")
     shutil.copy(exported["float32"], path)
@@ -489,7 +490,7 @@ def test_wrong_typed_tflite_metadata_is_a_model_error(exported, tmp_path, edit, 
 
 
 def test_the_tflite_backend_uses_every_usable_cpu_by_default(exported):
-    from cin_style.tflite_backend import TFLiteStylizer, usable_cpu_count
+    from cin_style.stylization.tflite_backend import TFLiteStylizer, usable_cpu_count
 
     assert TFLiteStylizer(exported["float32"]).num_threads == usable_cpu_count() >= 1
     assert TFLiteStylizer(exported["float32"], num_threads=1).num_threads == 1

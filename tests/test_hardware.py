@@ -1,9 +1,10 @@
 """Whether bfloat16 training pays, from /proc/cpuinfo text."""
 
-from cin_style.hardware import cpu_flags, cpu_has_fast_bfloat16
+from cin_style.train.hardware import cpu_flags, cpu_has_fast_bfloat16
 
 SAPPHIRE_RAPIDS = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 avx512_vnni amx_bf16 amx_tile amx_int8\n"
-AVX512_BF16_ONLY = "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 avx512_vnni avx512_fp16\n\nprocessor\t: 1\n"
+AVX512_BF16_ONLY = ("processor\t: 0\nvendor_id\t: GenuineIntel\n"
+                    "flags\t\t: fpu sse avx2 avx512f avx512_bf16 avx512_vnni avx512_fp16\n\nprocessor\t: 1\n")
 ZEN4 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 avx512_vnni\n"
 ZEN2 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse avx avx2 fma f16c\n"
 ARM = "processor\t: 0\nFeatures\t: fp asimd sve bf16 i8mm\n"

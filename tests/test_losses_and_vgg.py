@@ -5,8 +5,9 @@ import pytest
 import tensorflow as tf
 
 from cin_style.errors import ModelError
-from cin_style.losses import LossConfig, PerceptualLoss, content_loss, gram_matrix, style_loss, total_variation_loss
-from cin_style.vgg import LossNetwork, layer_names
+from cin_style.train.losses import (LossConfig, PerceptualLoss, content_loss, gram_matrix, style_loss,
+                                   total_variation_loss)
+from cin_style.train.vgg import LossNetwork, layer_names
 
 
 def test_gram_matrix_of_a_known_tensor():

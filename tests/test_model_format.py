@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from cin_style.errors import ModelError
-from cin_style.model_format import CinModel, StyleInfo, load_model, save_model
-from cin_style.network import Architecture
+from cin_style.model.format import CinModel, StyleInfo, load_model, save_model
+from cin_style.model.architecture import Architecture
 from tiny_models import make_tiny_model
 
 
@@ -122,7 +122,7 @@ def test_weight_average_of_snapshots(tmp_path):
     import subprocess
     import sys
 
-    from cin_style.averaging import average_models
+    from averaging import average_models
 
     first, second = make_tiny_model(seed=1), make_tiny_model(seed=2)
     first.training_config, second.training_config = {"step": 100}, {"step": 200}
@@ -155,7 +155,7 @@ def test_weight_average_of_snapshots(tmp_path):
 
 
 def test_invert_input_paints_the_photo_instead_of_its_negative():
-    from cin_style.polarity import invert_input
+    from polarity import invert_input
 
     model = make_tiny_model(seed=4)
     image = np.random.default_rng(1).random((1, 24, 20, 3), np.float32)
@@ -223,7 +223,7 @@ def test_the_next_save_repairs_what_a_killed_save_left(tmp_path):
 
 
 def test_two_saves_to_one_new_path_cannot_both_succeed(tmp_path, monkeypatch):
-    import cin_style.model_format as model_format
+    import cin_style.model.format as model_format
 
     path = tmp_path / "model"
     winner, loser = make_tiny_model(seed=1), make_tiny_model(seed=2)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cin_style.network import Architecture, build_transform_network, scaled_width
+from cin_style.model.network import Architecture, build_transform_network, scaled_width
 
 
 @pytest.mark.parametrize("height,width", [(5, 5), (7, 9), (16, 16), (33, 18), (31, 64)])
@@ -42,7 +42,8 @@ def test_spatial_variant_shares_the_weight_layout():
         plain([image, weights]).numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("kwargs", [dict(num_styles=0), dict(num_styles=2, alpha=0), dict(num_styles=2, num_residual_blocks=-1)])
+@pytest.mark.parametrize("kwargs", [dict(num_styles=0), dict(num_styles=2, alpha=0),
+                                    dict(num_styles=2, num_residual_blocks=-1)])
 def test_bad_architecture_is_refused(kwargs):
     with pytest.raises(ValueError):
         Architecture(**kwargs)

@@ -3,8 +3,8 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from cin_style import ops
-from cin_style.layers import ConditionalInstanceNorm
+from cin_style.model import ops
+from cin_style.model.layers import ConditionalInstanceNorm
 
 
 def _instance_norm(x, gamma, beta, eps=1e-5):
@@ -86,7 +86,7 @@ def test_reflection_pad_mirrors_without_repeating_the_edge():
 
 @pytest.mark.parametrize("kernel_size,block,filters", [(9, 4, 3), (9, 2, 5), (3, 2, 4)])
 def test_space_to_depth_conv_equals_the_plain_conv(kernel_size, block, filters):
-    from cin_style.layers import SpaceToDepthConv2D
+    from cin_style.model.layers import SpaceToDepthConv2D
 
     rng = np.random.default_rng(kernel_size + block)
     x = rng.normal(size=(2, 16 + kernel_size - 1, 24 + kernel_size - 1, 6)).astype(np.float32)
@@ -104,7 +104,7 @@ def test_space_to_depth_conv_equals_the_plain_conv(kernel_size, block, filters):
 
 
 def test_upsample_conv_equals_upsampling_padding_and_conv():
-    from cin_style.layers import ReflectionPad, UpsampleConv2D
+    from cin_style.model.layers import ReflectionPad, UpsampleConv2D
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(2, 5, 7, 6)).astype(np.float32)

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from cin_style.errors import ImageError, StyleError
-from cin_style.images import load_image, save_image
-from cin_style.styles import style_weights
+from cin_style.files.images import load_image, save_image
+from cin_style.model.styles import style_weights
 
 FUZZ_EXAMPLES = int(os.environ.get("CIN_STYLE_FUZZ_EXAMPLES", "300"))
 
@@ -80,7 +80,7 @@ def test_only_allowed_decoders_run_whatever_the_name(write, case, monkeypatch):
     may any rarely used decoder run: the file is refused by name, for the training scan too."""
     import subprocess
 
-    from cin_style.data import scan_content
+    from cin_style.train.data import scan_content
 
     def no_processes(*args, **kwargs):
         raise AssertionError(f"a process was started: {args}")
@@ -281,7 +281,7 @@ def test_an_output_that_appears_while_writing_is_left_as_it_was(tmp_path, monkey
 
 @pytest.fixture(scope="module")
 def pack_and_model(tmp_path_factory):
-    from cin_style.style_packs import export_style_pack
+    from cin_style.model.packs import export_style_pack
     from tiny_models import make_tiny_model
 
     folder = tmp_path_factory.mktemp("fuzz_models")
@@ -299,8 +299,8 @@ def test_fuzz_pack_and_model_loaders_only_raise_model_error(tmp_path_factory, pa
     import shutil
 
     from cin_style.errors import ModelError
-    from cin_style.model_format import load_model
-    from cin_style.style_packs import import_style_pack
+    from cin_style.model.format import load_model
+    from cin_style.model.packs import import_style_pack
 
     source, base = pack_and_model
     work = tmp_path_factory.mktemp("case")

@@ -6,11 +6,11 @@ import tensorflow as tf
 import tf_keras
 from PIL import Image
 
-from cin_style.losses import LossConfig
-from cin_style.model_format import StyleInfo, save_model
-from cin_style.slim import describe, prune_model
-from cin_style.sparsity import kernel_sparsity, magnitude_prune
-from cin_style.trainer import TrainConfig, Trainer
+from cin_style.train.losses import LossConfig
+from cin_style.model.format import StyleInfo, save_model
+from cin_style.slim.prune import describe, prune_model
+from cin_style.slim.sparsity import kernel_sparsity, magnitude_prune
+from cin_style.train.trainer import TrainConfig, Trainer
 from tiny_models import make_tiny_model
 
 LOSS = LossConfig(content_layer="conv2_2", style_layers=("conv1_2", "conv2_2"), style_image_size=32)

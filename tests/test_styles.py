@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cin_style.errors import StyleError
-from cin_style.styles import style_weights
+from cin_style.model.styles import style_weights
 
 NAMES = ["starry_night", "great_wave", "the_scream"]
 

@@ -4,7 +4,7 @@ from PIL import Image
 
 import cin_style
 from cin_style.errors import ImageError, ModelError, StyleError
-from cin_style.stylizer import Stylizer
+from cin_style.stylization.tf_backend import Stylizer
 
 
 def test_every_input_form_gives_the_same_picture(tiny_model_dir, photo_path):

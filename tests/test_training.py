@@ -13,9 +13,9 @@ import tensorflow as tf
 from PIL import Image
 
 from cin_style.errors import ModelError
-from cin_style.losses import LossConfig
-from cin_style.model_format import load_model
-from cin_style.trainer import TrainConfig, Trainer, TrainingDiverged
+from cin_style.train.losses import LossConfig
+from cin_style.model.format import load_model
+from cin_style.train.trainer import TrainConfig, Trainer, TrainingDiverged
 
 LOSS = LossConfig(content_layer="conv2_2", style_layers=("conv1_2", "conv2_2", "conv3_3"), style_image_size=32)
 
@@ -113,7 +113,7 @@ def test_resume_does_not_need_the_init_model(data, tmp_path):
 
 
 def test_snapshots_for_weight_averaging(data, tmp_path):
-    from cin_style.averaging import average_models
+    from averaging import average_models
 
     Trainer(_config(data, tmp_path / "run", num_steps=6, snapshot_every=3)).run()
     snapshots = sorted(os.listdir(tmp_path / "run" / "snapshots"))
@@ -174,7 +174,7 @@ def test_mirrored_strategy_over_two_cpus_matches_one_device(data, tmp_path):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         sys.path.insert(0, {os.path.dirname(__file__)!r})
         from test_training import _config
-        from cin_style.trainer import Trainer
+        from cin_style.train.trainer import Trainer
         from pathlib import Path
         data = Path({str(data)!r})
         for strategy in ("default", "mirrored"):
@@ -199,7 +199,7 @@ def test_mirrored_strategy_over_two_cpus_matches_one_device(data, tmp_path):
 
 def test_style_pack_round_trip_and_fingerprint_check(tmp_path):
     from cin_style.errors import ModelError, StyleError
-    from cin_style.style_packs import export_style_pack, import_style_pack
+    from cin_style.model.packs import export_style_pack, import_style_pack
     from tiny_models import make_tiny_model
 
     source = make_tiny_model(seed=1)
@@ -227,7 +227,7 @@ def test_mixed_bfloat16_training_with_samples(data, tmp_path):
 
 
 def test_mixed_bfloat16_warns_on_a_processor_without_bfloat16(data, tmp_path, monkeypatch):
-    import cin_style.trainer as trainer_module
+    import cin_style.train.trainer as trainer_module
     monkeypatch.setattr(trainer_module, "bfloat16_training_pays", lambda: False)
     lines = []
     Trainer(_config(data, tmp_path / "bf16", num_steps=0, precision="mixed_bfloat16"), log=lines.append)
@@ -241,7 +241,7 @@ def test_mixed_bfloat16_warns_on_a_processor_without_bfloat16(data, tmp_path, mo
 @pytest.mark.parametrize("native,expected", [(True, "mixed_bfloat16"), (False, "float32")])
 def test_auto_precision_follows_the_processor_and_may_change_on_resume(data, tmp_path, monkeypatch, native,
                                                                        expected):
-    import cin_style.trainer as trainer_module
+    import cin_style.train.trainer as trainer_module
     monkeypatch.setattr(trainer_module, "bfloat16_training_pays", lambda: native)
     run = tmp_path / "auto"
     config = _config(data, run, num_steps=2, precision="auto")
@@ -255,76 +255,11 @@ def test_auto_precision_follows_the_processor_and_may_change_on_resume(data, tmp
     assert resumed.current_step == 4
 
 
-def _train_grown(data, run_dir, init_dir, expected_log, **overrides):
-    """Trains 30 steps from the smaller model in ``init_dir``; checks that the trainer grew it
-    (``expected_log``) and that the loss then fell."""
-    lines = []
-    trainer = Trainer(_config(data, run_dir, num_steps=30, init_model=str(init_dir / "model"), **overrides),
-                      log=lines.append)
-    assert any(expected_log in line for line in lines)
-    before = _fixed_loss(trainer)
-    trained = trainer.run()
-    assert _fixed_loss(trainer)[0] < 0.95 * before[0]
-    return trained
-
-
-def test_init_from_a_shallower_model_deepens_it_with_identity_blocks(data, tmp_path):
-    from cin_style.deepen import deepen_model
-
-    shallow = Trainer(_config(data, tmp_path / "shallow", num_steps=3)).run()
-    deeper = deepen_model(shallow, 3)
-    assert deeper.architecture.num_residual_blocks == 3 and deeper.style_names == shallow.style_names
-    images = np.random.default_rng(1).random((2, 36, 44, 3)).astype(np.float32)
-    for style in range(shallow.num_styles):
-        weights = np.eye(shallow.num_styles, dtype=np.float32)[[style, style]]
-        np.testing.assert_allclose(deeper.network([images, weights]).numpy(),
-                                   shallow.network([images, weights]).numpy(), atol=1e-6)
-    with pytest.raises(ValueError, match="at least the model's 1"):
-        deepen_model(shallow, 0)
-    # The two added blocks (both copies of block 1) must not be twins: from the first step on, their
-    # opening gammas get different gradients.
-    variables = {v.name.split(":")[0]: v for v in deeper.network.trainable_variables}
-    opening = [variables["res2_b_norm/gamma"], variables["res3_b_norm/gamma"]]
-    with tf.GradientTape() as tape:
-        outputs = deeper.network([images, np.eye(shallow.num_styles, dtype=np.float32)[[0, 1]]])
-        loss = tf.reduce_mean(tf.square(outputs - images))
-    second, third = (g.numpy() for g in tape.gradient(loss, opening))
-    assert np.abs(second).max() > 0 and not np.allclose(second, third, rtol=1e-3, atol=0)
-
-    trained = _train_grown(data, tmp_path / "deep", tmp_path / "shallow", "deepened from 1 to 3 residual blocks",
-                           num_residual_blocks=3)
-    gamma = trained.weights_dict()["res3_b_norm/gamma"]
-    assert np.abs(gamma).max() > 0  # the added block opened up
-
+def test_init_model_must_match_the_run(data, tmp_path):
+    Trainer(_config(data, tmp_path / "small", num_steps=1)).run()
     with pytest.raises(ModelError, match="do not match this run"):
-        Trainer(_config(data, tmp_path / "other", num_residual_blocks=3, init_model=str(tmp_path / "shallow" / "model"),
-                        style_images=[str(data / "red_stripes.png")]))
+        Trainer(_config(data, tmp_path / "other", num_residual_blocks=3, init_model=str(tmp_path / "small" / "model")))
 
-
-def test_init_from_a_narrower_model_widens_it_with_channels_no_layer_sees(data, tmp_path):
-    from cin_style.widen import widen_model
-
-    narrow = Trainer(_config(data, tmp_path / "narrow", num_steps=3)).run()
-    wider = widen_model(narrow, 0.25)
-    assert wider.architecture.alpha == 0.25 and wider.style_names == narrow.style_names
-    images = np.random.default_rng(1).random((2, 36, 44, 3)).astype(np.float32)
-    blends = np.array([[1.0, 0.0], [0.3, 0.7]], np.float32)
-    np.testing.assert_allclose(wider.network([images, blends]).numpy(), narrow.network([images, blends]).numpy(),
-                               atol=1e-5)
-    with pytest.raises(ValueError, match="at least the model's 0.125"):
-        widen_model(narrow, 0.1)
-    # Every added channel can open: its gamma gets a gradient from the first step, before a ReLU
-    # (in, down, up, first of a block) as well as in the residual stream (second of a block).
-    variables = {v.name.split(":")[0]: v for v in wider.network.trainable_variables}
-    added = {name: variables[f"{name}_norm/gamma"] for name in ("in", "down1", "down2", "res1_a", "res1_b", "up2")}
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(tf.square(wider.network([images, blends]) - images[..., ::-1]))
-    for (name, variable), grad in zip(added.items(), tape.gradient(loss, list(added.values()))):
-        trained = narrow.weights_dict()[f"{name}_norm/gamma"].shape[1]
-        assert np.abs(grad.numpy()[:, trained:]).min(axis=0).max() > 0, name
-
-    trained = _train_grown(data, tmp_path / "wide", tmp_path / "narrow", "widened from alpha 0.125 to 0.25", alpha=0.25)
-    assert np.abs(trained.weights_dict()["res1_a_norm/gamma"][:, 16:]).max() > 0  # the added channels opened up
 
 
 def _logged_correlations(lines):
@@ -332,8 +267,8 @@ def _logged_correlations(lines):
 
 
 def test_trainer_warns_when_the_network_paints_negatives(data, tmp_path):
-    from cin_style.model_format import save_model
-    from cin_style.polarity import invert_input
+    from cin_style.model.format import save_model
+    from polarity import invert_input
 
     lines = []
     Trainer(_config(data, tmp_path / "first", num_steps=20), log=lines.append).run()

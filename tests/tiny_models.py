@@ -7,8 +7,8 @@ STYLE_NAMES = ["alpha_style", "beta_style", "gamma_style"]
 
 def make_tiny_model(seed: int = 0, num_styles: int = 3):
     """A tiny random network whose styles differ (random gamma/beta rows)."""
-    from cin_style.model_format import CinModel, StyleInfo
-    from cin_style.network import Architecture
+    from cin_style.model.format import CinModel, StyleInfo
+    from cin_style.model.architecture import Architecture
     import tf_keras
 
     tf_keras.utils.set_random_seed(seed)

@@ -52,8 +52,8 @@ def _configure_threads():
 
 
 def _machine():
-    from cin_style.benchmarking import matmul_peak_gflops
-    from cin_style.hardware import bfloat16_training_pays
+    from benchmarking import matmul_peak_gflops
+    from cin_style.train.hardware import bfloat16_training_pays
     return {"fp32_matmul_gflops": matmul_peak_gflops(), "cpu_count": os.cpu_count(), "threads": FLAGS.threads,
             "bfloat16_training_pays": bfloat16_training_pays()}
 
@@ -76,9 +76,9 @@ def bench_train(peak):
     """Images/s of the real training step (full network, VGG16 to conv4_3, 256 px, batch 4)."""
     import tensorflow as tf
 
-    from cin_style.benchmarking import median_time_s, train_step_gflops_per_image
-    from cin_style.network import Architecture
-    from cin_style.trainer import TrainConfig, Trainer
+    from benchmarking import median_time_s, train_step_gflops_per_image
+    from cin_style.model.architecture import Architecture
+    from cin_style.train.trainer import TrainConfig, Trainer
 
     gflop = train_step_gflops_per_image(Architecture(16), 256)
     results = {"size": 256, "batch_size": 4, "gflop_per_image": gflop, "by_precision": {}}
@@ -99,7 +99,7 @@ def bench_train(peak):
             print(f"train {precision}: {rate:.2f} images/s, {rate * gflop:.0f} GFLOP/s = "
                   f"{rate * gflop / peak:.0%} of the fp32 matmul peak", file=sys.stderr, flush=True)
     # The headline is the precision training uses by default here (--precision auto).
-    from cin_style.hardware import bfloat16_training_pays
+    from cin_style.train.hardware import bfloat16_training_pays
     default = "mixed_bfloat16" if bfloat16_training_pays() else "float32"
     if default not in results["by_precision"]:
         default = next(iter(results["by_precision"]))
@@ -112,8 +112,8 @@ def _train(photos, styles, root, name, precision, seed):
     """Trains ``precision`` for --precision_steps; returns the Trainer and its saved model (float32)."""
     import tensorflow as tf
 
-    from cin_style.model_format import load_model
-    from cin_style.trainer import TrainConfig, Trainer
+    from cin_style.model.format import load_model
+    from cin_style.train.trainer import TrainConfig, Trainer
 
     config = TrainConfig(content_dir=photos, style_images=styles, output_dir=os.path.join(root, name),
                          image_size=128, batch_size=4, num_steps=FLAGS.precision_steps, precision=precision,
@@ -145,7 +145,8 @@ def bench_precision():
     """bf16 against fp32 after equal steps on the same photos from the same initialisation (full network,
     128 px, batch 4, same seed), scored on held-out crops by the saved float32 models. A second fp32 run
     with another seed gives the run-to-run spread that any two trainings show, for scale."""
-    from cin_style.data import content_dataset, find_images
+    from cin_style.files.folders import find_images
+    from cin_style.train.data import content_dataset
 
     with tempfile.TemporaryDirectory() as root:
         photos, styles = _synthetic_training_data(root)
@@ -181,9 +182,9 @@ def _inference_runner(backend, variant, size, path):
 
     image = np.random.default_rng(0).random((size, size, 3), np.float32)
     if backend == "tf":
-        from cin_style.model_format import CinModel, StyleInfo
-        from cin_style.network import Architecture
-        from cin_style.stylizer import Stylizer
+        from cin_style.model.format import CinModel, StyleInfo
+        from cin_style.model.architecture import Architecture
+        from cin_style.stylization.tf_backend import Stylizer
 
         model = path or None
         if variant == "random_full":
@@ -191,7 +192,7 @@ def _inference_runner(backend, variant, size, path):
         stylizer = Stylizer(model)
         weights = np.eye(stylizer.model.num_styles, dtype=np.float32)[0]
         return (lambda: stylizer.stylize_array(image, weights)), stylizer.model.architecture
-    from cin_style.tflite_backend import TFLiteStylizer
+    from cin_style.stylization.tflite_backend import TFLiteStylizer
 
     stylizer = TFLiteStylizer(path, num_threads=FLAGS.threads)
     weights = np.eye(stylizer.num_styles, dtype=np.float32)[0]
@@ -200,7 +201,7 @@ def _inference_runner(backend, variant, size, path):
 
 def _single(spec):
     """Times one (backend, variant, size) in this process; prints a JSON line."""
-    from cin_style.benchmarking import median_time_s, peak_rss_mb, transform_gflops
+    from benchmarking import median_time_s, peak_rss_mb, transform_gflops
 
     backend, variant, size, path = spec.split(":", 3)
     size = int(size)
@@ -220,7 +221,7 @@ def bench_interleaved():
 
     import tensorflow as tf
 
-    from cin_style.benchmarking import interleaved_times
+    from benchmarking import interleaved_times
 
     model_variant, model_path = _model_variant()
     rng = np.random.default_rng(0)
@@ -256,10 +257,10 @@ def _large(spec):
     import numpy as np
     from PIL import Image
 
-    from cin_style.benchmarking import peak_rss_mb
-    from cin_style.model_format import CinModel, StyleInfo
-    from cin_style.network import Architecture
-    from cin_style.stylizer import Stylizer
+    from benchmarking import peak_rss_mb
+    from cin_style.model.format import CinModel, StyleInfo
+    from cin_style.model.architecture import Architecture
+    from cin_style.stylization.tf_backend import Stylizer
 
     width, height = (int(v) for v in spec.split("x"))
     small = (np.random.default_rng(0).random((height // 64, width // 64, 3)) * 255).astype(np.uint8)
@@ -267,7 +268,7 @@ def _large(spec):
     model = FLAGS.model or None
     if model is None:
         from cin_style.errors import ModelError
-        from cin_style.model_format import bundled_model_path
+        from cin_style.model.format import bundled_model_path
 
         try:
             bundled_model_path()
@@ -307,7 +308,7 @@ def _model_variant():
     if FLAGS.model:
         return os.path.basename(os.path.normpath(FLAGS.model)), FLAGS.model
     from cin_style.errors import ModelError
-    from cin_style.model_format import bundled_model_path
+    from cin_style.model.format import bundled_model_path
 
     try:
         bundled_model_path()
@@ -388,7 +389,7 @@ def markdown(report):
 
 def main(argv):
     del argv
-    from cin_style.tf_startup import start_tensorflow
+    from cin_style.cli.tf_startup import start_tensorflow
 
     start_tensorflow()
     _configure_threads()

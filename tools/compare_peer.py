@@ -53,8 +53,8 @@ flags.DEFINE_bool("peer26", True, "Also run the peer's 26 built-in styles (for d
 
 
 def _photo_list() -> list[str]:
-    from cin_style.data import find_images
-    from cin_style.images import IMAGE_EXTENSIONS
+    from cin_style.files.folders import find_images
+    from cin_style.files.images import IMAGE_EXTENSIONS
 
     photos = []
     for item in FLAGS.photos:
@@ -65,7 +65,7 @@ def _photo_list() -> list[str]:
 def _resized_photos(photos: list[str], folder: str) -> list[str]:
     from PIL import Image
 
-    from cin_style.images import load_image, to_pil
+    from cin_style.files.images import load_image, to_pil
 
     os.makedirs(folder, exist_ok=True)
     out = []
@@ -101,14 +101,14 @@ def main(argv):
     del argv
     if not (FLAGS.photos and FLAGS.peer_python and FLAGS.work_dir):
         raise app.UsageError("--photos, --peer_python and --work_dir are required")
-    from cin_style.tf_startup import start_tensorflow
+    from cin_style.cli.tf_startup import start_tensorflow
 
     start_tensorflow()
     from PIL import Image
 
-    from cin_style.contact_sheet import grid
-    from cin_style.images import save_image
-    from cin_style.stylizer import Stylizer
+    from sheets import grid
+    from cin_style.files.images import save_image
+    from cin_style.stylization.tf_backend import Stylizer
     from style_judge import StyleJudge, mean_pairwise_distance, progress_toward
 
     stylizer = Stylizer(FLAGS.model)
@@ -181,7 +181,7 @@ def main(argv):
     print("distinctness (mean pairwise embedding distance on one photo):",
           ", ".join(f"{k} {v:.2f}" for k, v in report["distinctness_mean"].items()))
     if FLAGS.report:
-        from cin_style.atomic import atomic_write
+        from cin_style.files.atomic import atomic_write
 
         with atomic_write(FLAGS.report, ".json") as handle:
             handle.write(json.dumps(report, indent=1).encode())

@@ -33,13 +33,13 @@ flags.DEFINE_string("style_dir", None, "Folder of the styles' source images for 
 
 def main(argv):
     del argv
-    from cin_style.tf_startup import start_tensorflow
+    from cin_style.cli.tf_startup import start_tensorflow
 
     start_tensorflow()
-    from cin_style.contact_sheet import blend_strip, contact_sheet, model_comparison
-    from cin_style.data import find_images
-    from cin_style.images import IMAGE_EXTENSIONS, save_image
-    from cin_style.stylizer import Stylizer
+    from sheets import blend_strip, contact_sheet, model_comparison
+    from cin_style.files.folders import find_images
+    from cin_style.files.images import IMAGE_EXTENSIONS, save_image
+    from cin_style.stylization.tf_backend import Stylizer
 
     if not FLAGS.photos or not FLAGS.output:
         raise app.UsageError("--photos and --output are required")
@@ -56,13 +56,13 @@ def main(argv):
                 raise app.UsageError("--compare entries are label=MODEL_DIR|FILE.tflite|bundled|gatys|gatys_noise, "
                                      f"got {item!r}")
             if source in ("gatys", "gatys_noise"):
-                from cin_style.evaluation import GatysReference
+                from cin_style.quality.evaluation import GatysReference
                 style_dir = FLAGS.style_dir or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                                             "assets", "styles")
                 stylizers[label] = GatysReference(FLAGS.model, style_dir, iterations=FLAGS.gatys_iterations,
                                                   init="noise" if source == "gatys_noise" else "photo")
             elif source.endswith(".tflite"):
-                from cin_style.tflite_backend import TFLiteStylizer
+                from cin_style.stylization.tflite_backend import TFLiteStylizer
                 stylizers[label] = TFLiteStylizer(source)
             else:
                 stylizers[label] = Stylizer(None if source == "bundled" else source)

@@ -28,15 +28,15 @@ flags.DEFINE_integer("large_side", 4800, "Long side of the enlarged photo in the
 
 def main(argv):
     del argv
-    from cin_style.tf_startup import start_tensorflow
+    from cin_style.cli.tf_startup import start_tensorflow
 
     start_tensorflow()
     import numpy as np
     from PIL import Image
 
-    from cin_style.contact_sheet import grid
-    from cin_style.images import save_image
-    from cin_style.stylizer import Stylizer
+    from sheets import grid
+    from cin_style.files.images import save_image
+    from cin_style.stylization.tf_backend import Stylizer
 
     if not FLAGS.photo or not FLAGS.output:
         raise app.UsageError("--photo and --output are required")
@@ -70,8 +70,8 @@ def main(argv):
 def _scale_strip(stylizer, photo):
     from PIL import Image
 
-    from cin_style.contact_sheet import grid
-    from cin_style.controls import AUTO_STYLE_SCALE_PIXELS
+    from sheets import grid
+    from cin_style.stylization.controls import AUTO_STYLE_SCALE_PIXELS
 
     factor = FLAGS.large_side / max(photo.size)
     large = photo.resize((round(photo.width * factor), round(photo.height * factor)), Image.LANCZOS)

@@ -62,7 +62,7 @@ def _is_reference(value) -> bool:
 
 
 def _save_text(path, text: str, suffix: str):
-    from cin_style.atomic import atomic_write
+    from cin_style.files.atomic import atomic_write
 
     with atomic_write(path, suffix) as handle:
         handle.write(text.encode("utf-8"))
@@ -74,12 +74,12 @@ def _save_json(path, data):
 
 def main(argv):
     del argv
-    from cin_style.tf_startup import start_tensorflow
+    from cin_style.cli.tf_startup import start_tensorflow
 
     start_tensorflow()
-    from cin_style.data import find_images
-    from cin_style.evaluation import evaluate_model, markdown_summary
-    from cin_style.stylizer import Stylizer
+    from cin_style.files.folders import find_images
+    from cin_style.quality.evaluation import evaluate_model, markdown_summary
+    from cin_style.stylization.tf_backend import Stylizer
 
     if not FLAGS.content_dir:
         raise app.UsageError("--content_dir is required")
@@ -97,8 +97,8 @@ def main(argv):
                             gatys_images=FLAGS.gatys_images, gatys_iterations=FLAGS.gatys_iterations,
                             gatys_init=FLAGS.gatys_init, styles=FLAGS.styles, reference_cache=cache, log=log)
     if FLAGS.tflite:
-        from cin_style.evaluation import tflite_fidelity
-        from cin_style.tflite_backend import TFLiteStylizer
+        from cin_style.quality.evaluation import tflite_fidelity
+        from cin_style.stylization.tflite_backend import TFLiteStylizer
 
         report["tflite"] = tflite_fidelity(stylizer, TFLiteStylizer(FLAGS.tflite, num_threads=2),
                                            photos[: FLAGS.tflite_images], size=FLAGS.tflite_size,

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Export a model to TFLite (same as `cin-style export`); --helpfull lists every flag.
+"""Export a model to TFLite (the same as `cin-style export`, for a source checkout); --help lists every option.
 
 Example:
-  python tools/export_tflite.py --mode int8 --calibration_dir photos/ --output cin_style_int8.tflite
+  python tools/export_tflite.py --mode int8 --calibration-dir photos/ --output cin_style_int8.tflite
 """
 
-from cin_style.export_cli import run
+import sys
+
+from cin_style.cli.main import main
 
 if __name__ == "__main__":
-    run()
+    sys.exit(main(["export", *sys.argv[1:]]))

@@ -10,10 +10,10 @@ import os
 
 import numpy as np
 
-from cin_style.controls import BORDER_MARGIN, add_border_margin
-from cin_style.images import load_image, to_pil
-from cin_style.network import pad_to_size_multiple
-from cin_style.tflite_backend import dequantize, quantize
+from cin_style.stylization.controls import BORDER_MARGIN, add_border_margin
+from cin_style.files.images import load_image, to_pil
+from cin_style.model.architecture import pad_to_size_multiple
+from cin_style.stylization.tflite_backend import dequantize, quantize
 
 PIXELS = [0xFF000000, 0xFFFFFFFF, 0xFF804020, 0x80FF0001, 0xFF7F7F7F, 0x12345678, 0xFF01FE80, 0x00000000]
 OUTPUT_FLOATS = [-0.1, 0.0, 0.5, 0.501960814, 1.0, 1.7, 0.25, 0.75, 0.001, 0.998, 0.3333333, 0.6666667]

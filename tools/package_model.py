@@ -45,9 +45,9 @@ def main(argv):
     del argv
     import numpy as np
 
-    from cin_style.averaging import average_models
-    from cin_style.model_format import StyleInfo, load_model, save_model
-    from cin_style.polarity import invert_input
+    from averaging import average_models
+    from cin_style.model.format import StyleInfo, load_model, save_model
+    from polarity import invert_input
 
     if not FLAGS.model:
         raise app.UsageError("--model is required")

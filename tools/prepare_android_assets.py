@@ -31,7 +31,7 @@ def main(argv):
     del argv
     from PIL import Image, ImageOps
 
-    from cin_style.stylizer import resolve_model
+    from cin_style.stylization.tf_backend import resolve_model
 
     os.makedirs(os.path.join(ASSETS, "thumbnails"), exist_ok=True)
     command = [sys.executable, os.path.join(ROOT, "tools", "export_tflite.py"), "--mode=int8", "--overwrite",

@@ -61,14 +61,14 @@ def main(argv):
     del argv
     if not FLAGS.content_dir or not FLAGS.calibration_dir:
         raise app.UsageError("--content_dir and --calibration_dir are required")
-    from cin_style.tf_startup import start_tensorflow
+    from cin_style.cli.tf_startup import start_tensorflow
 
     start_tensorflow()
-    from cin_style.benchmarking import matmul_peak_gflops
-    from cin_style.evaluation import evaluate_model, tflite_fidelity
-    from cin_style.export import export_tflite, representative_images
-    from cin_style.slim import describe
-    from cin_style.stylizer import Stylizer
+    from benchmarking import matmul_peak_gflops
+    from cin_style.quality.evaluation import evaluate_model, tflite_fidelity
+    from cin_style.export.tflite import export_tflite, representative_images
+    from cin_style.slim.prune import describe
+    from cin_style.stylization.tf_backend import Stylizer
 
     style_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "assets", "styles")
     photos = _photos(FLAGS.content_dir, FLAGS.max_images)
@@ -139,7 +139,8 @@ def markdown(report):
         arch = r["architecture"]
         timed = "latency_ms" in r
         cells = [name, f"{arch['alpha']:g}", str(arch["num_residual_blocks"]), f"{r['conv_parameters']:,}",
-                 f"{r['int8_bytes'] / 1024:.0f}" if timed else "-", f"{r['int8_gzip_bytes'] / 1024:.0f}" if timed else "-"]
+                 f"{r['int8_bytes'] / 1024:.0f}" if timed else "-",
+                 f"{r['int8_gzip_bytes'] / 1024:.0f}" if timed else "-"]
         cells += [f"{r['latency_ms'][s]['tf_float']:.0f}" if timed else "-" for s in sizes]
         cells += [f"{r['latency_ms'][s]['tflite_int8']:.0f}" if timed else "-" for s in sizes]
         cells += [f"{r['total_loss_vs_full']:.2f}", f"{r['psnr_vs_full_db']:.1f}" if "psnr_vs_full_db" in r else "-"]

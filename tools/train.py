@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Train a multi-style cin-style model (same as `cin-style train`); --helpfull lists every flag.
+"""Train a multi-style cin-style model (the same as `cin-style train`, for a source checkout);
+--help lists every option.
 
 Example:
-  python tools/train.py --content_dir photos/ --style_images styles/ --output_dir runs/mine --num_steps 40000
+  python tools/train.py --content-dir photos/ --style-images styles/ --output-dir runs/mine --num-steps 40000
 """
 
-from cin_style.train_cli import run
+import sys
+
+from cin_style.cli.main import main
 
 if __name__ == "__main__":
-    run()
+    sys.exit(main(["train", *sys.argv[1:]]))

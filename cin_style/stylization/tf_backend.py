@@ -1,0 +1,315 @@
+"""Stylizing images with a trained model: the :class:`Stylizer` and the one-call API."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from collections.abc import Callable, Sequence
+from typing import Union
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from cin_style.errors import ModelError, StyleError
+from cin_style.files.images import DEFAULT_MAX_PIXELS, ImageSource, PathLike, load_image, to_pil
+from cin_style.model.format import CinModel, bundled_model_path, load_model
+from cin_style.model.network import build_transform_network
+from cin_style.model.styles import StyleSpec, style_weights
+from cin_style.stylization import controls
+from cin_style.stylization.controls import MIN_SIDE, Region
+
+__all__ = ["Stylizer", "stylize", "list_styles", "resolve_model", "ModelSource"]
+
+#: A model argument: None (the bundled model), a model folder, or a loaded :class:`CinModel`.
+ModelSource = Union[None, str, "os.PathLike[str]", CinModel]
+
+#: Images with more pixels are stylized in tiles (bounded memory) unless told otherwise.
+DEFAULT_TILE_ABOVE_PIXELS = 2_500_000
+
+
+def resolve_model(model: ModelSource) -> CinModel:
+    """``None`` (the bundled model), a model directory path, or a :class:`CinModel` -> CinModel."""
+    if model is None:
+        return _load_cached(bundled_model_path())
+    if isinstance(model, CinModel):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return _load_cached(os.path.abspath(os.fspath(model)))
+    raise TypeError(f"model must be None, a model directory path or a CinModel, not {type(model).__name__}")
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str) -> CinModel:
+    return load_model(path)
+
+
+class Stylizer:
+    """Loads a model once and stylizes many images of any size.
+
+    The network runs inside one shape-polymorphic ``tf.function`` per style-weight
+    kind (global or per-pixel), so new image sizes do not retrace the graph
+    (see :attr:`trace_count`).
+
+    Args:
+      model: None for the bundled model, a model directory, or a :class:`CinModel`.
+      max_pixels: larger images are refused before decoding.
+    """
+
+    def __init__(self, model: ModelSource = None, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 tile_above_pixels: int = DEFAULT_TILE_ABOVE_PIXELS, tile_size: int = 512, tile_margin: int = 96,
+                 stats_max_pixels: int = 1_048_576, progress: Callable[[int, int], None] | None = None) -> None:
+        self.model = resolve_model(model)
+        self.max_pixels = max_pixels
+        self.tile_above_pixels = tile_above_pixels
+        self.tile_size = _multiple_of_4(tile_size, "tile_size")
+        self.tile_margin = _multiple_of_4(tile_margin, "tile_margin")
+        self.stats_max_pixels = stats_max_pixels
+        self.progress = progress
+        self._tiled_functions: dict[tuple, object] = {}
+        self.trace_count = 0
+        n = self.model.num_styles
+        image_spec = tf.TensorSpec([None, None, None, 3], tf.float32)
+        self._run_global = tf.function(
+            self._traced(self.model.network), input_signature=[image_spec, tf.TensorSpec([None, n], tf.float32)])
+        self._run_spatial = None
+
+    def _traced(self, network):
+        def run(images, weights):
+            self.trace_count += 1  # Python side effect: runs once per trace, not per call
+            return network([images, weights], training=False)
+        return run
+
+    @property
+    def style_names(self) -> list[str]:
+        return self.model.style_names
+
+    def style_weights(self, style: StyleSpec) -> np.ndarray:
+        """Normalized [N] weights for any accepted style argument (see :mod:`cin_style.model.styles`)."""
+        return style_weights(style, self.style_names)
+
+    def stylize_array(self, rgb: np.ndarray, weights: np.ndarray, tiled: bool | None = None) -> np.ndarray:
+        """Runs the network on one image.
+
+        Args:
+          rgb: [H, W, 3] float32 in [0, 1].
+          weights: [N] style weights, or per-pixel [H, W, N]; non-negative, positive sum.
+          tiled: force (True) or forbid (False) tiling; None tiles above ``tile_above_pixels``.
+
+        Returns:
+          [H, W, 3] float32 in [0, 1].
+        """
+        height, width = rgb.shape[:2]
+        if weights.ndim == 3 and weights.shape[:2] != rgb.shape[:2]:
+            raise StyleError(f"per-pixel style weights of shape {weights.shape} do not match the "
+                             f"image size {rgb.shape[:2]}")
+        if tiled is None:
+            tiled = height * width > self.tile_above_pixels
+        if tiled and min(height, width) >= MIN_SIDE:
+            return self._stylize_tiled(rgb, weights)
+        pad_h, pad_w = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
+        if pad_h or pad_w:
+            rgb = np.pad(rgb, [(0, pad_h), (0, pad_w), (0, 0)], mode="edge")
+            if weights.ndim == 3:
+                weights = np.pad(weights, [(0, pad_h), (0, pad_w), (0, 0)], mode="edge")
+        images = tf.convert_to_tensor(rgb[None], tf.float32)
+        if weights.ndim == 1:
+            output = self._run_global(images, tf.convert_to_tensor(weights[None], tf.float32))
+        else:
+            output = self._spatial()(images, tf.convert_to_tensor(weights[None], tf.float32))
+        return output.numpy()[0, :height, :width]
+
+    def _tiled_function(self, norm_stats: str, spatial: bool):
+        """tf.functions of the network variants that expose or take instance-norm statistics."""
+        key = (norm_stats, spatial)
+        if key not in self._tiled_functions:
+            network = build_transform_network(self.model.architecture, spatial_style_weights=spatial,
+                                              norm_stats=norm_stats)
+            network.set_weights(self.model.network.get_weights())
+            n = self.model.num_styles
+            weights_spec = tf.TensorSpec([None, None, None, n] if spatial else [None, n], tf.float32)
+            image_spec = tf.TensorSpec([None, None, None, 3], tf.float32)
+            if norm_stats == "expose":
+                function = tf.function(lambda images, weights: network([images, weights], training=False),
+                                       input_signature=[image_spec, weights_spec])
+            else:
+                stats_specs = [tf.TensorSpec(t.shape, tf.float32) for t in network.inputs[2:]]
+
+                def run(images, weights, *stats):
+                    return network([images, weights, *stats], training=False)
+                function = tf.function(run, input_signature=[image_spec, weights_spec, *stats_specs])
+            self._tiled_functions[key] = function
+        return self._tiled_functions[key]
+
+    def _stylize_tiled(self, rgb: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Overlapping tiles that all use the instance-norm statistics of the whole image.
+
+        The statistics come from one pass over the image, downscaled first if it has
+        more than ``stats_max_pixels`` pixels (then they are an estimate, still shared
+        by every tile, so there are no seams). Tile windows start on multiples of 4
+        and extend ``tile_margin`` pixels past the kept core, more than the
+        network's receptive-field radius, so cores equal the whole-image result.
+        """
+        height, width = rgb.shape[:2]
+        spatial = weights.ndim == 3
+        scale = min(1.0, (self.stats_max_pixels / (height * width)) ** 0.5)
+        proxy, proxy_weights = rgb, weights
+        if scale < 1.0:
+            size = (max(MIN_SIDE, round(height * scale)), max(MIN_SIDE, round(width * scale)))
+            proxy = tf.image.resize(rgb, size, method="area").numpy()
+            if spatial:
+                proxy_weights = tf.image.resize(weights, size, method="area").numpy()
+        batch_weights = lambda w: tf.convert_to_tensor(w[None], tf.float32)  # noqa: E731
+        stats = self._tiled_function("expose", spatial)(
+            tf.convert_to_tensor(proxy[None], tf.float32), batch_weights(proxy_weights))[1:]
+        fixed = self._tiled_function("fixed", spatial)
+        output = np.empty_like(rgb, dtype=np.float32)
+        tile, margin = self.tile_size, self.tile_margin
+        cores = [(y, x) for y in range(0, height, tile) for x in range(0, width, tile)]
+        for done, (y0, x0) in enumerate(cores, start=1):
+            y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
+            wy0, wx0 = max(0, y0 - margin), max(0, x0 - margin)
+            wy1, wx1 = min(height, y1 + margin), min(width, x1 + margin)
+            window_weights = weights[wy0:wy1, wx0:wx1] if spatial else weights
+            result = fixed(tf.convert_to_tensor(rgb[None, wy0:wy1, wx0:wx1], tf.float32),
+                           batch_weights(window_weights), *stats)
+            output[y0:y1, x0:x1] = result.numpy()[0, y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0]
+            if self.progress:
+                self.progress(done, len(cores))
+        return output
+
+    def _spatial(self):
+        if self._run_spatial is None:
+            n = self.model.num_styles
+            self._run_spatial = tf.function(
+                self._traced(self.model.spatial_network()),
+                input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32),
+                                 tf.TensorSpec([None, None, None, n], tf.float32)])
+        return self._run_spatial
+
+    def stylize(self, image: ImageSource, style: StyleSpec | None, *, preserve_color: bool = False,
+                strength: float = 1.0, regions: Sequence[Region] | None = None, feather_px: float = 8.0,
+                style_scale: float | str = "auto") -> Image.Image:
+        """Stylizes one image; see :func:`cin_style.stylize` for the arguments.
+
+        Returns:
+          A PIL image of the input's size (RGBA when the input had alpha).
+        """
+        loaded = load_image(image, self.max_pixels)
+        height, width = loaded.rgb.shape[:2]
+        if regions is not None:
+            weights = controls.region_weights(regions, self.style_weights, height, width, feather_px)
+        else:
+            if style is None:
+                raise StyleError("give a style (a name, an index, a blend or weights) or regions")
+            weights = self.style_weights(style)
+        scale = controls.resolve_style_scale(style_scale, height, width)
+        output = controls.stylize_at_scale(self.stylize_array, loaded.rgb, weights, scale, MIN_SIDE)
+        if preserve_color:
+            output = controls.preserve_color(output, loaded.rgb)
+        output = controls.apply_strength(output, loaded.rgb, strength)
+        return to_pil(output, loaded.alpha)
+
+    __call__ = stylize
+
+
+def _multiple_of_4(value: int, name: str) -> int:
+    if int(value) <= 0 or int(value) % 4:
+        raise ValueError(f"{name} must be a positive multiple of 4, got {value}")
+    return int(value)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_stylizer(path: str) -> Stylizer:
+    return Stylizer(path)
+
+
+def _stylizer_for(model) -> Stylizer:
+    if isinstance(model, Stylizer):
+        return model
+    if isinstance(model, CinModel):
+        return Stylizer(model)
+    path = bundled_model_path() if model is None else os.path.abspath(os.fspath(model))
+    return _cached_stylizer(path)
+
+
+def stylize(image: ImageSource, style: StyleSpec | None = None, *, model: ModelSource = None,
+            preserve_color: bool = False, strength: float = 1.0, regions: Sequence[Region] | None = None,
+            feather_px: float = 8.0, style_scale: float | str = "auto", backend: str = "tf",
+            tflite_model: PathLike | None = None, num_threads: int | None = None) -> Image.Image:
+    """Stylizes an image with a multi-style model.
+
+    Args:
+      image: a file path, a PIL image, or a numpy array (HxW, HxWx3 or HxWx4;
+        uint8, uint16 or float in [0, 1]). EXIF orientation is applied; grayscale,
+        palette, 16-bit and CMYK images work; an alpha channel is kept and
+        re-attached to the output.
+      style: which style, or which blend:
+
+        - an index ``3`` or a name ``"starry_night"``;
+        - a blend ``{"starry_night": 0.7, "great_wave": 0.3}`` or the text
+          ``"starry_night=0.7,great_wave=0.3"``;
+        - a sequence of N non-negative weights (N = number of styles).
+
+        Weights are divided by their sum.
+      model: None for the bundled pretrained model, a model directory path, or a
+        loaded :class:`~cin_style.CinModel` / :class:`~cin_style.Stylizer`.
+      preserve_color: keep the photo's colours (luminance-only style transfer).
+      strength: 0 returns the photo, 1 (default) the full style; between, a blend.
+      regions: different styles in different parts of the image, as a list of
+        ``(mask, style)`` pairs (mask: path, PIL image or HxW array, white/1 where
+        that style applies; soft edges allowed). Replaces ``style``. Uses the
+        network's per-pixel style weights, so styles blend smoothly at edges.
+      feather_px: Gaussian softening of the region masks, in pixels.
+      style_scale: size of the style's strokes relative to the image. The network
+        paints strokes of a fixed size in pixels, so on a 24 MP photo they would
+        be a fine dust. A number s in [0.25, 8] stylizes at 1/s of the size and
+        resizes back (Lanczos): ``style_scale=4`` gives a 24 MP photo the look of
+        the same painting at 1.5 MP. ``"auto"`` (default) is 1 for images up to
+        1 MP (1024 x 1024 pixels) and stylizes larger images at 1 MP, so every
+        size looks like the same painting; use 1 for the finest texture at full
+        resolution (large images are then tiled).
+      backend: ``"tf"`` (TensorFlow, the default) or ``"tflite"`` (LiteRT with the
+        XNNPACK delegate; needs ``tflite_model`` and the ``[mobile]`` extra).
+      tflite_model: path of a .tflite file made by ``cin-style export``.
+      num_threads: LiteRT threads for the tflite backend (default: every CPU this process may use).
+
+    Returns:
+      A PIL image with the input's width and height (RGB, or RGBA if the input
+      had alpha).
+
+    Raises:
+      ImageError: the image cannot be read. StyleError: the style does not fit
+      the model. ModelError: the model cannot be loaded, or no bundled model.
+
+    Example::
+
+        >>> import cin_style
+        >>> cin_style.stylize("photo.jpg", "starry_night").save("out.jpg")
+    """
+    if style is None and regions is None:
+        raise StyleError("give a style (a name, an index, a blend or weights) or regions=[(mask, style), ...]")
+    if backend == "tflite":
+        if tflite_model is None:
+            raise ModelError("backend='tflite' needs tflite_model=PATH (a file made by `cin-style export`)")
+        if regions is not None:
+            raise StyleError("regions need per-pixel style weights, which the tflite backend does not take")
+        return _tflite_stylizer(os.path.abspath(os.fspath(tflite_model)), num_threads).stylize(
+            image, style, preserve_color=preserve_color, strength=strength, style_scale=style_scale)
+    if backend != "tf":
+        raise ValueError(f"backend must be 'tf' or 'tflite', got {backend!r}")
+    return _stylizer_for(model).stylize(image, style, preserve_color=preserve_color, strength=strength,
+                                        regions=regions, feather_px=feather_px, style_scale=style_scale)
+
+
+@functools.lru_cache(maxsize=4)
+def _tflite_stylizer(path: str, num_threads):
+    from cin_style.stylization.tflite_backend import TFLiteStylizer
+
+    return TFLiteStylizer(path, num_threads=num_threads)
+
+
+def list_styles(model: ModelSource = None) -> list[str]:
+    """Style names of ``model`` (None: the bundled model), in index order."""
+    return resolve_model(model).style_names
