@@ -12,6 +12,7 @@ Saving is atomic: the directory is written under a temporary name and renamed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import dataclasses
@@ -56,6 +57,21 @@ class StyleInfo:
             raise ModelError(
                 f"style name {self.name!r} is not allowed: use letters, digits, '_', '-' or '.', "
                 "not starting with a symbol and not all digits")
+
+
+def assign_weights(network, weights: Mapping[str, np.ndarray]) -> None:
+    """Sets every weight of ``network`` from ``weights`` by name: the one place weights are copied by name.
+    Names and shapes must match exactly (ModelError naming the first differences)."""
+    expected = {_weight_key(v): tuple(v.shape) for v in network.weights}
+    missing, unexpected = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+    if missing or unexpected:
+        raise ModelError(f"weights do not match the network (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    for variable in network.weights:
+        value = weights[_weight_key(variable)]
+        if tuple(np.shape(value)) != tuple(variable.shape):
+            raise ModelError(f"weight {_weight_key(variable)} has shape {np.shape(value)}, the network "
+                             f"{tuple(variable.shape)}")
+        variable.assign(value)
 
 
 def _weight_key(variable) -> str:
@@ -103,7 +119,18 @@ class CinModel:
         return self._spatial_network
 
     def weights_dict(self) -> dict[str, np.ndarray]:
+        """Every weight by name (``res1_a_conv/kernel``, ``in_norm/gamma``, ...)."""
         return {_weight_key(v): v.numpy() for v in self.network.weights}
+
+    def with_weights(self, weights: Mapping[str, np.ndarray], *, architecture: Architecture | None = None,
+                     styles=None, training_config: dict | None = None) -> "CinModel":
+        """A new model with ``weights`` (by name, as :meth:`weights_dict` gives them), and this model's
+        architecture, styles and training record unless others are given. Every weight of the new
+        network must be in ``weights`` with its shape; a missing, extra or misshaped one is a ModelError."""
+        model = CinModel(architecture or self.architecture, self.styles if styles is None else styles,
+                         training_config=self.training_config if training_config is None else training_config)
+        assign_weights(model.network, weights)
+        return model
 
     def shared_weights_fingerprint(self) -> str:
         """SHA-256 over every weight that is not a per-style gamma/beta (the convolutions)."""
@@ -405,8 +432,7 @@ def load_model(path) -> CinModel:
         raise ModelError(f"{styles_path}: {exc}") from exc
     expected = {_weight_key(v): tuple(v.shape) for v in model.network.weights}
     stored = _read_weights(os.path.join(path, weights_name), sha256, expected)
-    for variable in model.network.weights:
-        variable.assign(stored[_weight_key(variable)])
+    assign_weights(model.network, stored)
     return model
 
 

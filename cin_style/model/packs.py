@@ -118,19 +118,14 @@ def import_style_pack(model: CinModel, path, name: str | None = None) -> CinMode
     if info.name in model.style_names:
         raise StyleError(f"style {info.name!r} is already in the model; pass name=... to import it under another name")
     arch = dataclasses.replace(model.architecture, num_styles=model.num_styles + 1)
-    extended = CinModel(arch, [*model.styles, info], training_config=model.training_config)
-    old = model.weights_dict()
-    wanted = {key for key in old if key.endswith(("/gamma", "/beta"))}
+    weights = model.weights_dict()
+    wanted = {key for key in weights if key.endswith(("/gamma", "/beta"))}
     if set(arrays) != wanted:
         raise ModelError(f"{os.fspath(path)}: its layers do not match the model's "
                          f"(missing {sorted(wanted - set(arrays))[:3]}, unexpected {sorted(set(arrays) - wanted)[:3]})")
-    for variable in extended.network.weights:
-        key = variable.name.split(":")[0]
-        value = old[key]
-        if key in arrays:
-            if arrays[key].shape != value.shape[1:]:
-                raise ModelError(f"{os.fspath(path)}: {key} has {arrays[key].shape[0]} channels, "
-                                 f"the model has {value.shape[1]}")
-            value = np.concatenate([value, arrays[key][None]], axis=0)
-        variable.assign(value)
-    return extended
+    for key in wanted:
+        if arrays[key].shape != weights[key].shape[1:]:
+            raise ModelError(f"{os.fspath(path)}: {key} has {arrays[key].shape[0]} channels, "
+                             f"the model has {weights[key].shape[1]}")
+        weights[key] = np.concatenate([weights[key], arrays[key][None]], axis=0)
+    return model.with_weights(weights, architecture=arch, styles=[*model.styles, info])

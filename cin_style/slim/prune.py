@@ -84,8 +84,6 @@ def prune_model(model: CinModel, alpha: float, num_residual_blocks: int | None =
                   (f"res{old_index}_b", f"res{new_index}_b", f"res{old_index}_a")]
     order += [("up1", "up1", "down2"), ("up2", "up2", "up1"), ("out", "out", "up2")]
 
-    slim = CinModel(Architecture(arch.num_styles, alpha, blocks), model.styles,
-                    training_config={"pruned_from": model.training_config.get("step"), "step": 0})
     new_weights = {}
     for old, new, source in order:
         outputs = selection[old]
@@ -93,9 +91,8 @@ def prune_model(model: CinModel, alpha: float, num_residual_blocks: int | None =
         new_weights[f"{new}_conv/kernel"] = weights[f"{old}_conv/kernel"][:, :, inputs][..., outputs]
         for kind in ("gamma", "beta"):
             new_weights[f"{new}_norm/{kind}"] = weights[f"{old}_norm/{kind}"][:, outputs]
-    for variable in slim.network.weights:
-        variable.assign(new_weights[variable.name.split(":")[0]])
-    return slim
+    return model.with_weights(new_weights, architecture=Architecture(arch.num_styles, alpha, blocks),
+                              training_config={"pruned_from": model.training_config.get("step"), "step": 0})
 
 
 def describe(model: CinModel) -> dict:

@@ -74,10 +74,8 @@ def magnitude_prune(model: CinModel, crops: np.ndarray, sparsity: float = 0.5, s
     stripped = sparsity_api.strip_pruning(pruned_network)
     config = dict(model.training_config)
     config["magnitude_pruning"] = {"sparsity": float(sparsity), "steps": steps, "learning_rate": learning_rate}
-    result = CinModel(model.architecture, model.styles, training_config=config)
-    trained = {v.name.split(":")[0]: v for v in stripped.weights}
-    for variable in result.network.weights:
-        variable.assign(trained[variable.name.split(":")[0]])
+    trained = {v.name.split(":")[0]: v.numpy() for v in stripped.weights}
+    result = model.with_weights({key: trained[key] for key in model.weights_dict()}, training_config=config)
     if not np.all([np.isfinite(w).all() for w in result.network.get_weights()]):
         raise FloatingPointError("magnitude pruning produced non-finite weights; lower learning_rate")
     return result

@@ -13,12 +13,12 @@ import tensorflow as tf
 from PIL import Image
 
 from cin_style.errors import ModelError, StyleError
-from cin_style.files.images import DEFAULT_MAX_PIXELS, ImageSource, PathLike, load_image, to_pil
+from cin_style.files.images import DEFAULT_MAX_PIXELS, ImageSource, PathLike
 from cin_style.model.format import CinModel, bundled_model_path, load_model
 from cin_style.model.network import build_transform_network
 from cin_style.model.styles import StyleSpec, style_weights
-from cin_style.stylization import controls
 from cin_style.stylization.controls import MIN_SIDE, Region
+from cin_style.stylization.pipeline import stylize_with
 
 __all__ = ["Stylizer", "stylize", "list_styles", "resolve_model", "ModelSource"]
 
@@ -62,6 +62,7 @@ class Stylizer:
                  stats_max_pixels: int = 1_048_576, progress: Callable[[int, int], None] | None = None) -> None:
         self.model = resolve_model(model)
         self.max_pixels = max_pixels
+        self.supports_regions = True
         self.tile_above_pixels = tile_above_pixels
         self.tile_size = _multiple_of_4(tile_size, "tile_size")
         self.tile_margin = _multiple_of_4(tile_margin, "tile_margin")
@@ -196,20 +197,8 @@ class Stylizer:
         Returns:
           A PIL image of the input's size (RGBA when the input had alpha).
         """
-        loaded = load_image(image, self.max_pixels)
-        height, width = loaded.rgb.shape[:2]
-        if regions is not None:
-            weights = controls.region_weights(regions, self.style_weights, height, width, feather_px)
-        else:
-            if style is None:
-                raise StyleError("give a style (a name, an index, a blend or weights) or regions")
-            weights = self.style_weights(style)
-        scale = controls.resolve_style_scale(style_scale, height, width)
-        output = controls.stylize_at_scale(self.stylize_array, loaded.rgb, weights, scale, MIN_SIDE)
-        if preserve_color:
-            output = controls.preserve_color(output, loaded.rgb)
-        output = controls.apply_strength(output, loaded.rgb, strength)
-        return to_pil(output, loaded.alpha)
+        return stylize_with(self, image, style, preserve_color=preserve_color, strength=strength, regions=regions,
+                            feather_px=feather_px, style_scale=style_scale)
 
     __call__ = stylize
 

@@ -14,11 +14,11 @@ import numpy as np
 from PIL import Image
 
 from cin_style.errors import ModelError, StyleError
-from cin_style.files.images import DEFAULT_MAX_PIXELS, ImageSource, PathLike, load_image, to_pil
+from cin_style.files.images import DEFAULT_MAX_PIXELS, ImageSource, PathLike
 from cin_style.model.architecture import Architecture, pad_to_size_multiple
 from cin_style.model.styles import StyleSpec, style_weights
-from cin_style.stylization import controls
 from cin_style.stylization.controls import MIN_SIDE
+from cin_style.stylization.pipeline import stylize_with
 from cin_style.stylization.tflite_contract import INPUT_NAMES, OUTPUT_NAME, SIGNATURE_KEY, check_metadata, read_metadata
 
 __all__ = ["TFLiteStylizer", "quantize", "dequantize"]
@@ -90,6 +90,7 @@ class TFLiteStylizer:
         else:
             self.style_names = [str(i) for i in range(self.num_styles)]
         self.max_pixels = max_pixels
+        self.supports_regions = False  # the exported signature takes one weight per style
 
     def style_weights(self, style: StyleSpec) -> np.ndarray:
         """Normalized [N] weights for any accepted style argument."""
@@ -126,12 +127,8 @@ class TFLiteStylizer:
 
     def stylize(self, image: ImageSource, style: StyleSpec, *, preserve_color: bool = False, strength: float = 1.0,
                 style_scale: float | str = "auto") -> Image.Image:
-        """Like :func:`cin_style.stylize`; returns a PIL image of the input's size."""
-        loaded = load_image(image, self.max_pixels)
-        scale = controls.resolve_style_scale(style_scale, *loaded.rgb.shape[:2])
-        output = controls.stylize_at_scale(self.stylize_array, loaded.rgb, self.style_weights(style), scale, MIN_SIDE)
-        if preserve_color:
-            output = controls.preserve_color(output, loaded.rgb)
-        return to_pil(controls.apply_strength(output, loaded.rgb, strength), loaded.alpha)
+        """Like :func:`cin_style.stylize` (no ``regions``); returns a PIL image of the input's size."""
+        return stylize_with(self, image, style, preserve_color=preserve_color, strength=strength,
+                            style_scale=style_scale)
 
     __call__ = stylize

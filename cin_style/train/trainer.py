@@ -39,7 +39,7 @@ from cin_style.errors import ModelError
 from cin_style.quality.evaluation import luminance_correlation_tensor
 from cin_style.train.hardware import bfloat16_training_pays
 from cin_style.train.losses import LossConfig, PerceptualLoss
-from cin_style.model.format import CinModel, StyleInfo, load_model, save_model
+from cin_style.model.format import CinModel, StyleInfo, assign_weights, load_model, save_model
 from cin_style.model.architecture import Architecture
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "train"]
@@ -487,14 +487,12 @@ class Trainer:
 def _extend_styles(base: CinModel, extended: CinModel) -> None:
     """Copies ``base``'s weights into ``extended`` (which has extra styles); new gamma/beta
     rows start at the mean of the existing styles' rows."""
-    stored = base.weights_dict()
-    for variable in extended.network.weights:
-        key = variable.name.split(":")[0]
-        value = stored[key]
+    weights = base.weights_dict()
+    extra = extended.num_styles - base.num_styles
+    for key, value in weights.items():
         if key.endswith(("/gamma", "/beta")):
-            extra = variable.shape[0] - value.shape[0]
-            value = np.concatenate([value, np.repeat(value.mean(axis=0, keepdims=True), extra, axis=0)])
-        variable.assign(value)
+            weights[key] = np.concatenate([value, np.repeat(value.mean(axis=0, keepdims=True), extra, axis=0)])
+    assign_weights(extended.network, weights)
 
 
 def train(config: TrainConfig, resume: bool = False, log=None) -> CinModel:

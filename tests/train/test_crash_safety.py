@@ -51,7 +51,7 @@ def _check_run(output_dir):
 def test_kill_9_at_random_moments(tmp_path):
     photos, style = _write_data(tmp_path)
     output_dir = tmp_path / "run"
-    tool = os.path.join(os.path.dirname(__file__), "..", "tools", "train.py")
+    tool = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "train.py")
     command = [sys.executable, tool, f"--content_dir={photos}", f"--style_images={style}",
                f"--output_dir={output_dir}", "--image_size=24", "--batch_size=2", "--num_steps=100000",
                "--alpha=0.125", "--num_residual_blocks=1", "--checkpoint_every=3", "--log_every=1",

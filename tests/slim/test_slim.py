@@ -125,7 +125,7 @@ def test_slim_report_table_accepts_quality_only_rows():
     import importlib.util
     import os
 
-    path = os.path.join(os.path.dirname(__file__), "..", "tools", "slim_report.py")
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "slim_report.py")
     spec = importlib.util.spec_from_file_location("slim_report", path)
     slim_report = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(slim_report)

@@ -144,7 +144,7 @@ def test_weight_average_of_snapshots(tmp_path):
     # the packaging tool averages comma-separated snapshots
     for name, model in (("a", first), ("b", second)):
         model.save(tmp_path / name)
-    tool = os.path.join(os.path.dirname(__file__), "..", "tools", "package_model.py")
+    tool = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "package_model.py")
     result = subprocess.run([sys.executable, tool, "--model", f"{tmp_path / 'a'},{tmp_path / 'b'}",
                              "--output", str(tmp_path / "packaged")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -347,3 +347,22 @@ def test_weights_with_nan_or_inf_are_refused_on_load(saved):
     _rewrite_weights(saved, members)
     with pytest.raises(ModelError, match="NaN or Inf"):
         load_model(saved)
+
+
+def test_with_weights_copies_by_name_and_refuses_what_does_not_fit(tiny_model):
+    from cin_style.errors import ModelError
+
+    weights = tiny_model.weights_dict()
+    doubled = tiny_model.with_weights({key: value * 2 for key, value in weights.items()})
+    assert doubled.style_names == tiny_model.style_names and doubled.architecture == tiny_model.architecture
+    for key, value in doubled.weights_dict().items():
+        np.testing.assert_array_equal(value, weights[key] * 2)
+    np.testing.assert_array_equal(tiny_model.weights_dict()["in_conv/kernel"], weights["in_conv/kernel"])  # untouched
+    missing = dict(weights)
+    del missing["in_conv/kernel"]
+    with pytest.raises(ModelError, match=r"missing \['in_conv/kernel'\]"):
+        tiny_model.with_weights(missing)
+    with pytest.raises(ModelError, match="unexpected"):
+        tiny_model.with_weights({**weights, "extra/kernel": np.zeros(1)})
+    with pytest.raises(ModelError, match="in_conv/kernel has shape"):
+        tiny_model.with_weights({**weights, "in_conv/kernel": weights["in_conv/kernel"][..., :1]})

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 JUDGE_MODEL = os.path.join(ROOT, "..", "shared", "peer_models", "style_predict_quantized_256.tflite")
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))

@@ -30,7 +30,7 @@ def test_no_coloured_line_along_the_bottom_edge():
 
     from PIL import Image
 
-    photo = Image.open(Path(__file__).parents[1] / "assets" / "examples" / "coffee.png").convert("RGB")
+    photo = Image.open(Path(__file__).parents[2] / "assets" / "examples" / "coffee.png").convert("RGB")
     photo = photo.resize((300, 200), Image.BICUBIC)
     for style in cin_style.list_styles():
         out = np.asarray(cin_style.stylize(photo, style), float)

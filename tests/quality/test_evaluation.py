@@ -61,7 +61,7 @@ def eval_model(tmp_path_factory):
 
 
 def test_evaluate_tool_writes_json_and_markdown(images, eval_model, tmp_path):
-    tool = os.path.join(os.path.dirname(__file__), "..", "tools", "evaluate.py")
+    tool = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "evaluate.py")
     command = [sys.executable, tool, "--model", eval_model, "--content_dir", images / "photos", "--style_dir",
                images / "styles", "--max_images", "3", "--size", "32", "--gatys_images", "1",
                "--gatys_iterations", "5", "--json", tmp_path / "e.json", "--markdown", tmp_path / "e.md",
@@ -96,7 +96,7 @@ def test_evaluate_tool_writes_json_and_markdown(images, eval_model, tmp_path):
 
 
 def test_evaluate_tool_refuses_a_malformed_cache_and_leaves_it_alone(images, eval_model, tmp_path):
-    tool = os.path.join(os.path.dirname(__file__), "..", "tools", "evaluate.py")
+    tool = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "evaluate.py")
     cache = tmp_path / "gatys.json"
     cache.write_text(json.dumps({"abc": {"total": 1.0, "curve": [2.0, "x"]}}))
     before = cache.read_bytes()

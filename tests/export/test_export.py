@@ -427,7 +427,7 @@ def test_benchmark_times_a_tflite_file_without_its_metadata(exported, tmp_path):
 
     bare = tmp_path / "bare.tflite"
     shutil.copy(exported["int8"], bare)
-    tool = os.path.join(os.path.dirname(__file__), "..", "tools", "benchmark.py")
+    tool = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "benchmark.py")
     result = subprocess.run([sys.executable, tool, f"--single=tflite:int8:32:{bare}", "--repeats=1"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -441,7 +441,7 @@ def test_interleaved_benchmark_times_every_variant_in_the_same_rounds(tiny_model
     import subprocess
     import sys
 
-    tool = os.path.join(os.path.dirname(__file__), "..", "tools", "benchmark.py")
+    tool = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "benchmark.py")
     report = tmp_path / "report.json"
     result = subprocess.run([sys.executable, tool, "--what=interleaved", f"--model={tiny_model_dir}", "--sizes=32",
                              "--repeats=3", f"--tflite=f32={exported['float32']},int8={exported['int8']}",
