@@ -10,11 +10,12 @@ Quick start::
     cin_style.stylize("photo.jpg", "starry_night").save("out.jpg")
     cin_style.stylize("photo.jpg", {"starry_night": 0.5, "great_wave": 0.5})
 
-Public API (attributes load TensorFlow on first use, so ``import cin_style`` is cheap):
-``stylize``, ``Stylizer``, ``list_styles``, ``load_model``, ``save_model``,
-``CinModel``, ``StyleInfo``, ``Architecture``, ``build_transform_network``,
-``ConditionalInstanceNorm``, ``optimize`` (Gatys reference), ``ImageError``, ``StyleError``,
-``ModelError``.
+Public API (attributes load on first use, so ``import cin_style`` is cheap). Without TensorFlow (the
+plain install): ``stylize`` and ``list_styles`` with the bundled model, ``TFLiteStylizer``,
+``Architecture``, the errors ``CinStyleError``, ``ImageError``, ``StyleError``, ``ModelError``,
+``MissingExtra``. With the ``[train]`` extra also: ``Stylizer``, ``load_model``, ``save_model``,
+``CinModel``, ``StyleInfo``, ``build_transform_network``, ``ConditionalInstanceNorm``, ``optimize``
+(Gatys reference).
 """
 
 from __future__ import annotations
@@ -22,27 +23,28 @@ from __future__ import annotations
 import importlib
 
 from cin_style import _moved
-from cin_style.errors import CinStyleError, ImageError, ModelError, StyleError
+from cin_style.errors import CinStyleError, ImageError, MissingExtra, ModelError, StyleError
 
 _moved.install()  # old flat module paths (cin_style.stylizer, ...) still import, with a warning
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "stylize": "cin_style.stylization.tf_backend",
+    "stylize": "cin_style.stylization.api",
+    "list_styles": "cin_style.stylization.api",
     "Stylizer": "cin_style.stylization.tf_backend",
-    "list_styles": "cin_style.stylization.tf_backend",
+    "TFLiteStylizer": "cin_style.stylization.tflite_backend",
     "load_model": "cin_style.model.format",
     "save_model": "cin_style.model.format",
     "CinModel": "cin_style.model.format",
     "StyleInfo": "cin_style.model.format",
-    "Architecture": "cin_style.model.network",
+    "Architecture": "cin_style.model.architecture",
     "build_transform_network": "cin_style.model.network",
     "ConditionalInstanceNorm": "cin_style.model.layers",
     "optimize": "cin_style.quality.gatys",
 }
 
-__all__ = [*_LAZY, "CinStyleError", "ImageError", "StyleError", "ModelError", "__version__"]
+__all__ = [*_LAZY, "CinStyleError", "ImageError", "StyleError", "ModelError", "MissingExtra", "__version__"]
 
 
 def __getattr__(name: str):

@@ -18,7 +18,7 @@ MOVED = {
     "data": "train.data", "vgg": "train.vgg", "losses": "train.losses", "trainer": "train.trainer",
     "distillation": "train.distillation", "hardware": "train.hardware",
     "calibration": "export.calibration", "qat": "export.qat", "sparsity": "slim.sparsity",
-    "gatys": "quality.gatys", "evaluation": "quality.evaluation", "tf_startup": "cli.tf_startup",
+    "gatys": "quality.gatys", "evaluation": "quality.evaluation", "tf_startup": "quiet_start",
 }
 
 

@@ -18,7 +18,7 @@ these classes.  They subclass :class:`ValueError`, so code that already catches
 
 from __future__ import annotations
 
-__all__ = ["CinStyleError", "ImageError", "StyleError", "ModelError"]
+__all__ = ["CinStyleError", "ImageError", "StyleError", "ModelError", "MissingExtra"]
 
 
 class CinStyleError(ValueError):
@@ -35,3 +35,7 @@ class StyleError(CinStyleError):
 
 class ModelError(CinStyleError):
     """A saved model directory that cannot be loaded."""
+
+
+class MissingExtra(CinStyleError):
+    """A feature needs the packages of an extra that is not installed (the message names it)."""

@@ -1,14 +1,32 @@
-"""Imports of the optional ``[mobile]`` dependencies, with an error that says how to install them."""
+"""The optional ``[train]`` dependencies (TensorFlow and friends): checks and imports with an error that
+says, in one line, which extra to install."""
 
 from __future__ import annotations
 
-__all__ = ["import_tfmot"]
+import importlib.util
+
+from cin_style.errors import MissingExtra
+
+__all__ = ["MissingExtra", "tensorflow_available", "require_tensorflow", "import_tfmot", "TRAIN_EXTRA"]
+
+TRAIN_EXTRA = "pip install 'cin-style[train]'"
+
+
+def tensorflow_available() -> bool:
+    """Whether TensorFlow is installed (found without importing it)."""
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+def require_tensorflow(feature: str) -> None:
+    """Raises MissingExtra naming ``feature`` and the extra to install when TensorFlow is not installed."""
+    if not tensorflow_available():
+        raise MissingExtra(f"{feature} needs TensorFlow, which the plain install leaves out: {TRAIN_EXTRA}")
 
 
 def import_tfmot(feature: str):
     """The ``tensorflow_model_optimization`` module, needed by ``feature`` (named in the error)."""
     try:
         import tensorflow_model_optimization as tfmot
-    except ImportError as exc:  # pragma: no cover - part of the [mobile] extra
-        raise ImportError(f"{feature} needs tensorflow-model-optimization: pip install 'cin-style[mobile]'") from exc
+    except ImportError as exc:
+        raise MissingExtra(f"{feature} needs tensorflow-model-optimization: {TRAIN_EXTRA}") from exc
     return tfmot

@@ -268,7 +268,7 @@ def _large(spec):
     model = FLAGS.model or None
     if model is None:
         from cin_style.errors import ModelError
-        from cin_style.model.format import bundled_model_path
+        from cin_style.model.bundled import bundled_model_path
 
         try:
             bundled_model_path()
@@ -308,7 +308,7 @@ def _model_variant():
     if FLAGS.model:
         return os.path.basename(os.path.normpath(FLAGS.model)), FLAGS.model
     from cin_style.errors import ModelError
-    from cin_style.model.format import bundled_model_path
+    from cin_style.model.bundled import bundled_model_path
 
     try:
         bundled_model_path()
@@ -389,7 +389,7 @@ def markdown(report):
 
 def main(argv):
     del argv
-    from cin_style.cli.tf_startup import start_tensorflow
+    from cin_style.quiet_start import start_tensorflow
 
     start_tensorflow()
     _configure_threads()

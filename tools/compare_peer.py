@@ -101,7 +101,7 @@ def main(argv):
     del argv
     if not (FLAGS.photos and FLAGS.peer_python and FLAGS.work_dir):
         raise app.UsageError("--photos, --peer_python and --work_dir are required")
-    from cin_style.cli.tf_startup import start_tensorflow
+    from cin_style.quiet_start import start_tensorflow
 
     start_tensorflow()
     from PIL import Image

@@ -33,7 +33,7 @@ flags.DEFINE_string("style_dir", None, "Folder of the styles' source images for 
 
 def main(argv):
     del argv
-    from cin_style.cli.tf_startup import start_tensorflow
+    from cin_style.quiet_start import start_tensorflow
 
     start_tensorflow()
     from sheets import blend_strip, contact_sheet, model_comparison

@@ -28,7 +28,7 @@ flags.DEFINE_integer("large_side", 4800, "Long side of the enlarged photo in the
 
 def main(argv):
     del argv
-    from cin_style.cli.tf_startup import start_tensorflow
+    from cin_style.quiet_start import start_tensorflow
 
     start_tensorflow()
     import numpy as np

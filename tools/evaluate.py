@@ -74,7 +74,7 @@ def _save_json(path, data):
 
 def main(argv):
     del argv
-    from cin_style.cli.tf_startup import start_tensorflow
+    from cin_style.quiet_start import start_tensorflow
 
     start_tensorflow()
     from cin_style.files.folders import find_images

@@ -2,11 +2,12 @@
 """Package a trained model as the bundled default: float16 weights, full style manifest.
 
 Reads titles, artists and years from assets/styles/CREDITS.md, stores the weights as float16
-(after checking the outputs barely change) and writes cin_style/pretrained/.
+(after checking the outputs barely change) and writes cin_style/pretrained/, then the runtime's
+.tflite file of the same weights to cin_style/pretrained_tflite/ (what the plain install runs).
 
 With several comma-separated --model directories (snapshots of one run), the package holds
-their weight average (cin_style.averaging). --invert_input flips a model that paints the photo's
-negative (cin_style.polarity; check `luminance corr.` in tools/evaluate.py's report).
+their weight average (tools/averaging.py). --invert_input flips a model that paints the photo's
+negative (tools/polarity.py; check `luminance corr.` in tools/evaluate.py's report).
 
 Example:
   python tools/package_model.py --model runs/bundled/model
@@ -23,8 +24,10 @@ FLAGS = flags.FLAGS
 flags.DEFINE_list("model", None, "Trained model directory, or several snapshots of one run to average.")
 flags.DEFINE_string("output", None, "Destination (default: cin_style/pretrained in this checkout).")
 flags.DEFINE_bool("invert_input", False, "Negate the first conv so the network sees the photo's negative "
-                  "(for a model whose luminance correlation with the photo is negative; cin_style.polarity).")
+                  "(for a model whose luminance correlation with the photo is negative; tools/polarity.py).")
 flags.DEFINE_float("min_psnr", 40.0, "Refuse float16 storage if outputs change more than this PSNR allows.")
+flags.DEFINE_string("runtime_output", None, "Where the runtime's .tflite file goes (default: "
+                    "cin_style/pretrained_tflite/cin_style.tflite in this checkout, when --output is not given).")
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -74,6 +77,14 @@ def main(argv):
     size = sum(os.path.getsize(os.path.join(output, f)) for f in os.listdir(output))
     print(f"{output}: {model.num_styles} styles, step {model.training_config.get('step')}, "
           f"{size / 1e6:.2f} MB, float16 worst-style PSNR vs float32 {worst:.1f} dB")
+    runtime = FLAGS.runtime_output or (None if FLAGS.output else
+                                       os.path.join(ROOT, "cin_style", "pretrained_tflite", "cin_style.tflite"))
+    if runtime:
+        from cin_style.export.tflite import export_runtime_model
+
+        os.makedirs(os.path.dirname(os.path.abspath(runtime)), exist_ok=True)
+        metadata = export_runtime_model(half, runtime, log=lambda line: print(line, file=sys.stderr, flush=True))
+        print(f"{runtime}: {metadata['size_bytes'] / 1e6:.2f} MB, the runtime's int8 file with float ends")
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def main(argv):
     del argv
     if not FLAGS.content_dir or not FLAGS.calibration_dir:
         raise app.UsageError("--content_dir and --calibration_dir are required")
-    from cin_style.cli.tf_startup import start_tensorflow
+    from cin_style.quiet_start import start_tensorflow
 
     start_tensorflow()
     from benchmarking import matmul_peak_gflops

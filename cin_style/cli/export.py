@@ -36,10 +36,11 @@ def register(commands) -> None:
     int8.add_argument("--activation-ranges", default=DEFAULT_ACTIVATION_RANGES,
                       help="how each tensor's range is chosen: mse (least quantization error over the samples), "
                            "a quantile q in (0.5, 1] such as 0.9995, or calibrator (the converter's min/max)")
-    int8.add_argument("--float-ends", action=BooleanOptionalAction, default=False,
+    int8.add_argument("--float-ends", action=BooleanOptionalAction, default=True,
                       help="keep the 3-channel chains at both ends (input contrast standardization, output "
                            "instance norm and sigmoid) in float; every convolution stays int8. Closer to the float "
-                           "model and as fast on XNNPACK, but not for integer-only accelerators")
+                           "model and as fast on XNNPACK; --no-float-ends writes a fully integer file for "
+                           "integer-only accelerators")
     int8.add_argument("--equalize", action=BooleanOptionalAction, default=True,
                       help="rescale conv output channels to equal typical ranges before quantizing (the same "
                            "float function, better int8 fidelity)")
@@ -55,7 +56,7 @@ def register(commands) -> None:
     parser.add_argument("--tensor-names", action=BooleanOptionalAction, default=True,
                         help="keep every tensor's name for graph viewers; --no-tensor-names keeps only the inputs' "
                              "and outputs' (a few percent smaller, the same outputs)")
-    parser.set_defaults(handler=run_export, preflight=_preflight)
+    parser.set_defaults(needs_tensorflow=lambda args: True, handler=run_export, preflight=_preflight)
 
 
 def _preflight(args) -> None:

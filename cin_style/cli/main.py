@@ -16,8 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from cin_style.cli.common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, HelpFormatter, UsageError,
                                   bounded, canonical_options)
-from cin_style.cli.tf_startup import start_tensorflow
+from cin_style.quiet_start import start_tensorflow
 from cin_style.errors import CinStyleError, ImageError, StyleError
+from cin_style.optional_deps import require_tensorflow
 
 _DESCRIPTION = """\
 Fast multi-style neural style transfer.
@@ -81,21 +82,23 @@ def _command_stylize(args) -> int:
     from cin_style.stylization.controls import resolve_style_scale
     from cin_style.files.images import load_image, save_image
     from cin_style.files.folders import expand_inputs
-    from cin_style.stylization.tf_backend import Stylizer
 
     inputs = expand_inputs(args.inputs)
     if args.output and len(inputs) > 1:
         raise UsageError(f"-o/--output takes one input, got {len(inputs)}; use --out-dir for several")
     if not args.output and not args.out_dir:
         raise UsageError("say where to write: -o OUT for one input, or --out-dir DIR")
-    if args.backend == "tflite":
-        if not args.tflite_model:
-            raise UsageError("--backend tflite needs --tflite-model FILE")
+    if _stylize_backend(args) == "tflite":
+        if args.model:
+            raise UsageError("--model is a model folder (TensorFlow backend); with --backend tflite pass "
+                             "--tflite-model FILE")
         from cin_style.stylization.tflite_backend import TFLiteStylizer
 
         stylizer: Stylizer | TFLiteStylizer = TFLiteStylizer(args.tflite_model, num_threads=args.threads,
                                                              max_pixels=args.max_pixels)
     else:
+        from cin_style.stylization.tf_backend import Stylizer
+
         stylizer = Stylizer(args.model, max_pixels=args.max_pixels, progress=_tile_progress)
     weights = stylizer.style_weights(args.style)  # a bad style is a usage error, before any work
     label = _style_label(args.style)
@@ -103,8 +106,9 @@ def _command_stylize(args) -> int:
     if args.mask or args.style_outside:
         if not (args.mask and args.style_outside):
             raise UsageError("--mask and --style-outside go together")
-        if args.backend == "tflite":
-            raise UsageError("--mask needs per-pixel style weights: use the tf backend")
+        if _stylize_backend(args) == "tflite":
+            raise UsageError("--mask needs per-pixel style weights, which the runtime (.tflite) does not take: "
+                             "use --backend tf")
         stylizer.style_weights(args.style_outside)  # validate before any work
         mask = load_image(args.mask).rgb.mean(axis=2)
         regions = [(mask, weights), (1.0 - mask, args.style_outside)]
@@ -156,13 +160,27 @@ def _command_stylize(args) -> int:
     return EXIT_OK
 
 
-def _command_styles(args) -> int:
-    from cin_style.stylization.tf_backend import resolve_model
+def _stylize_backend(args) -> str:
+    """tflite (the runtime) unless a model folder, a mask or --backend tf asks for TensorFlow."""
+    if args.backend != "auto":
+        return args.backend
+    return "tf" if args.model or args.mask else "tflite"
 
-    model = resolve_model(args.model)
-    for index, style in enumerate(model.styles):
-        details = ", ".join(x for x in (style.title, style.artist, style.year) if x)
-        print(f"{index:3d}  {style.name}" + (f"  ({details})" if details else ""))
+
+def _command_styles(args) -> int:
+    if args.model:
+        from cin_style.stylization.tf_backend import resolve_model
+
+        styles = [(s.name, s.title, s.artist, s.year) for s in resolve_model(args.model).styles]
+    else:
+        from cin_style.stylization.tflite_backend import TFLiteStylizer
+
+        metadata = TFLiteStylizer(args.tflite_model, num_threads=1).metadata or {}
+        entries = metadata.get("styles") or []
+        styles = [(e["name"], e.get("title", ""), e.get("artist", ""), e.get("year", "")) for e in entries]
+    for index, (name, *credit) in enumerate(styles):
+        details = ", ".join(str(x) for x in credit if x)
+        print(f"{index:3d}  {name}" + (f"  ({details})" if details else ""))
     return EXIT_OK
 
 
@@ -224,22 +242,25 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("--style-outside", help="style for the black part of --mask")
     stylize.add_argument("--feather", type=bounded(float, 0.0, 1000.0), default=8.0,
                          help="soften mask edges by this many pixels")
-    stylize.add_argument("--model", help="model directory (default: the bundled model)")
-    stylize.add_argument("--backend", choices=["tf", "tflite"], default="tf",
-                         help="tf (TensorFlow) or tflite (LiteRT; needs --tflite-model)")
-    stylize.add_argument("--tflite-model", help="a .tflite file made by `cin-style export`")
+    stylize.add_argument("--model", help="a model folder of your own (TensorFlow backend; default: the bundled "
+                                         "model on the runtime)")
+    stylize.add_argument("--backend", choices=["auto", "tflite", "tf"], default="auto",
+                         help="auto: the runtime (LiteRT on the bundled or --tflite-model file) unless --model or "
+                              "--mask need TensorFlow; tflite; tf (the float model, needs the [train] extra)")
+    stylize.add_argument("--tflite-model", help="a .tflite file made by `cin-style export` (default: the bundled one)")
     stylize.add_argument("--threads", type=bounded(int, 1, 1024),
                          help="LiteRT threads (tflite backend; default: every CPU this process may use)")
     stylize.add_argument("--overwrite", action="store_true", help="replace existing output files")
     stylize.add_argument("--quality", type=bounded(int, 1, 100), default=95, help="JPEG/WebP quality")
     stylize.add_argument("--max-pixels", type=bounded(int, 1, 10**10), default=150_000_000,
                          help="refuse images with more pixels than this")
-    stylize.set_defaults(handler=_command_stylize)
+    stylize.set_defaults(handler=_command_stylize, needs_tensorflow=lambda a: _stylize_backend(a) == "tf")
 
     styles = commands.add_parser("styles", formatter_class=HelpFormatter, help="list a model's styles",
                                  description="List the styles of a model, by index.")
-    styles.add_argument("--model", help="model directory (default: the bundled model)")
-    styles.set_defaults(handler=_command_styles)
+    styles.add_argument("--model", help="a model folder (needs the [train] extra; default: the bundled model)")
+    styles.add_argument("--tflite-model", help="a .tflite file made by `cin-style export`")
+    styles.set_defaults(handler=_command_styles, needs_tensorflow=lambda a: bool(a.model))
 
     optimize = commands.add_parser(
         "optimize", formatter_class=HelpFormatter,
@@ -255,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("--size", type=bounded(int, 16, 8192), default=256,
                           help="short side of the content, in pixels")
     optimize.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    optimize.set_defaults(handler=_command_optimize)
+    optimize.set_defaults(handler=_command_optimize, needs_tensorflow=lambda a: True)
 
     pack = commands.add_parser("pack", formatter_class=HelpFormatter,
                                help="export or import a single style (a small 'style pack' file)",
@@ -274,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (pack_export, pack_import):
         sub.add_argument("--model", help="model directory (default: the bundled model)")
         sub.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    pack.set_defaults(handler=_command_pack)
+    pack.set_defaults(handler=_command_pack, needs_tensorflow=lambda a: True)
 
     for module in _COMMAND_MODULES:
         importlib.import_module(module).register(commands)
@@ -297,7 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "preflight", None):
             args.preflight(args)  # checks that need no TensorFlow, before it starts
-        start_tensorflow()  # --help, usage errors and preflight failures above start none
+        if args.needs_tensorflow(args):  # --help, usage errors and the runtime start none
+            require_tensorflow(f"cin-style {args.command}" + (" with these options" if args.command in
+                                                              ("stylize", "styles") else ""))
+            start_tensorflow()
         return args.handler(args)
     except (UsageError, CinStyleError) as exc:
         print(f"cin-style {args.command}: error: {exc}", file=sys.stderr)

@@ -47,7 +47,7 @@ def register(commands) -> None:
                         help="distillation steps of the magnitude pruning")
     sparse.add_argument("--magnitude-photos", type=bounded(int, 1, 100_000), default=64,
                         help="photos of --content-dir (center crops) for the magnitude pruning")
-    parser.set_defaults(handler=run_slim, preflight=_preflight)
+    parser.set_defaults(needs_tensorflow=lambda args: True, handler=run_slim, preflight=_preflight)
 
 
 def _preflight(args) -> None:

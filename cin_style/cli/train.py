@@ -83,7 +83,7 @@ def register(commands) -> None:
                      help="auto: mixed_bfloat16 where the processor has fast bfloat16 (AMX-BF16, Arm BF16, "
                           "AVX512-BF16 on AMD) or a GPU is visible, else float32")
     run.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
-    parser.set_defaults(handler=run_train)
+    parser.set_defaults(needs_tensorflow=lambda args: True, handler=run_train)
 
 
 def _style_image_list(value: str) -> list[str]:

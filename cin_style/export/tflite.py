@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -39,7 +40,7 @@ from cin_style.stylization.tflite_contract import METADATA_FORMAT, METADATA_VERS
 from cin_style.model.architecture import SIZE_MULTIPLE, pad_to_size_multiple
 from cin_style.export.network import export_network
 
-__all__ = ["MODES", "FLOAT_END_LAYERS", "export_tflite", "representative_images",
+__all__ = ["MODES", "FLOAT_END_LAYERS", "export_tflite", "export_runtime_model", "representative_images",
 ]
 
 MODES = ("float32", "float16", "dynamic", "int8")
@@ -216,12 +217,14 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
     else:
         network = export_network(model, equalize_with=representative if equalize else None, layout=layout)
     try:
-        converter = _converter(model, mode, representative, uint8_io, network)
-        if activation_ranges is None or (activation_ranges == "calibrator" and not float_layers):
-            content = converter.convert()
-        else:
-            content = quantize_with_ranges(converter, representative, activation_ranges, uint8_io, float_layers,
-                                           float_outputs=bool(float_layers))
+        with warnings.catch_warnings():  # the converter's calibrator still uses tf.lite.Interpreter
+            warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter is deprecated")
+            converter = _converter(model, mode, representative, uint8_io, network)
+            if activation_ranges is None or (activation_ranges == "calibrator" and not float_layers):
+                content = converter.convert()
+            else:
+                content = quantize_with_ranges(converter, representative, activation_ranges, uint8_io, float_layers,
+                                               float_outputs=bool(float_layers))
     except Exception as exc:  # the converter's own errors are long MLIR dumps
         raise ModelError(f"TFLite conversion failed for mode {mode}: {str(exc).splitlines()[0][:500]}") from exc
     if not tensor_names:
@@ -256,3 +259,15 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
         with atomic_write(target) as handle:
             handle.write(data)
     return metadata
+
+
+def export_runtime_model(model: CinModel, path, log=None) -> dict:
+    """The runtime's recipe, used for the bundled model (``tools/package_model.py``): int8 with float ends,
+    the fast layout, only the inputs' and outputs' tensor names, calibrated on the package's example
+    photos (16 x every style plus blends, 256 px crops). Returns the metadata."""
+    from cin_style.export.calibration import CALIBRATION_PHOTOS
+    from cin_style.files.folders import find_images
+
+    photos = find_images(CALIBRATION_PHOTOS)
+    return export_tflite(model, path, "int8", representative=representative_images(photos, model.num_styles),
+                         float_ends=True, tensor_names=False, log=log)

@@ -23,7 +23,6 @@ import re
 import shutil
 import tempfile
 import zipfile
-from importlib import resources
 
 import numpy as np
 
@@ -32,7 +31,7 @@ from cin_style.errors import ModelError
 from cin_style.model.architecture import Architecture
 from cin_style.model.network import build_transform_network
 
-__all__ = ["StyleInfo", "CinModel", "load_model", "save_model", "bundled_model_path", "read_checked_npz",
+__all__ = ["StyleInfo", "CinModel", "load_model", "save_model", "read_checked_npz",
            "style_info_from_json",
            "FORMAT_VERSION"]
 
@@ -455,17 +454,3 @@ def style_info_from_json(entry, styles_path: str) -> StyleInfo:
         return StyleInfo(**fields)
     except (TypeError, ModelError) as exc:
         raise ModelError(f"{styles_path}: bad style entry ({exc})") from exc
-
-
-def bundled_model_path() -> str:
-    """Directory of the pretrained model shipped inside the package.
-
-    Raises:
-      ModelError: no bundled model is installed with this copy of cin-style.
-    """
-    path = str(resources.files("cin_style") / "pretrained")
-    if not os.path.isfile(os.path.join(path, MODEL_FILE)):
-        raise ModelError(
-            "no bundled model is installed with this copy of cin-style; "
-            "pass model=PATH (a directory made by `cin-style train`)")
-    return path

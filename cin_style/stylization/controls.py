@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from typing import Union
 
 import numpy as np
-import scipy.ndimage
 
 from cin_style.errors import StyleError
 from cin_style.files.images import ImageSource, load_image, resize
@@ -82,6 +81,8 @@ def _mask_array(mask, height: int, width: int, feather_px: float) -> np.ndarray:
         raise StyleError(f"mask of size {array.shape[1]}x{array.shape[0]} does not match the image "
                          f"({width}x{height})")
     if feather_px > 0:
+        import scipy.ndimage  # regions run on the TensorFlow backend, whose [train] extra brings scipy
+
         array = scipy.ndimage.gaussian_filter(array, sigma=feather_px, mode="nearest").astype(np.float32)
     return array
 

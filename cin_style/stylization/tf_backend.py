@@ -12,15 +12,16 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from cin_style.errors import ModelError, StyleError
-from cin_style.files.images import DEFAULT_MAX_PIXELS, ImageSource, PathLike
-from cin_style.model.format import CinModel, bundled_model_path, load_model
+from cin_style.errors import StyleError
+from cin_style.files.images import DEFAULT_MAX_PIXELS, ImageSource
+from cin_style.model.bundled import bundled_model_path
+from cin_style.model.format import CinModel, load_model
 from cin_style.model.network import build_transform_network
 from cin_style.model.styles import StyleSpec, style_weights
 from cin_style.stylization.controls import MIN_SIDE, Region
 from cin_style.stylization.pipeline import stylize_with
 
-__all__ = ["Stylizer", "stylize", "list_styles", "resolve_model", "ModelSource"]
+__all__ = ["Stylizer", "resolve_model", "stylizer_for", "ModelSource"]
 
 #: A model argument: None (the bundled model), a model folder, or a loaded :class:`CinModel`.
 ModelSource = Union[None, str, "os.PathLike[str]", CinModel]
@@ -214,91 +215,11 @@ def _cached_stylizer(path: str) -> Stylizer:
     return Stylizer(path)
 
 
-def _stylizer_for(model) -> Stylizer:
+def stylizer_for(model: "ModelSource | Stylizer") -> Stylizer:
+    """A (cached) :class:`Stylizer` for a model argument, or that Stylizer itself."""
     if isinstance(model, Stylizer):
         return model
     if isinstance(model, CinModel):
         return Stylizer(model)
     path = bundled_model_path() if model is None else os.path.abspath(os.fspath(model))
     return _cached_stylizer(path)
-
-
-def stylize(image: ImageSource, style: StyleSpec | None = None, *, model: ModelSource = None,
-            preserve_color: bool = False, strength: float = 1.0, regions: Sequence[Region] | None = None,
-            feather_px: float = 8.0, style_scale: float | str = "auto", backend: str = "tf",
-            tflite_model: PathLike | None = None, num_threads: int | None = None) -> Image.Image:
-    """Stylizes an image with a multi-style model.
-
-    Args:
-      image: a file path, a PIL image, or a numpy array (HxW, HxWx3 or HxWx4;
-        uint8, uint16 or float in [0, 1]). EXIF orientation is applied; grayscale,
-        palette, 16-bit and CMYK images work; an alpha channel is kept and
-        re-attached to the output.
-      style: which style, or which blend:
-
-        - an index ``3`` or a name ``"starry_night"``;
-        - a blend ``{"starry_night": 0.7, "great_wave": 0.3}`` or the text
-          ``"starry_night=0.7,great_wave=0.3"``;
-        - a sequence of N non-negative weights (N = number of styles).
-
-        Weights are divided by their sum.
-      model: None for the bundled pretrained model, a model directory path, or a
-        loaded :class:`~cin_style.CinModel` / :class:`~cin_style.Stylizer`.
-      preserve_color: keep the photo's colours (luminance-only style transfer).
-      strength: 0 returns the photo, 1 (default) the full style; between, a blend.
-      regions: different styles in different parts of the image, as a list of
-        ``(mask, style)`` pairs (mask: path, PIL image or HxW array, white/1 where
-        that style applies; soft edges allowed). Replaces ``style``. Uses the
-        network's per-pixel style weights, so styles blend smoothly at edges.
-      feather_px: Gaussian softening of the region masks, in pixels.
-      style_scale: size of the style's strokes relative to the image. The network
-        paints strokes of a fixed size in pixels, so on a 24 MP photo they would
-        be a fine dust. A number s in [0.25, 8] stylizes at 1/s of the size and
-        resizes back (Lanczos): ``style_scale=4`` gives a 24 MP photo the look of
-        the same painting at 1.5 MP. ``"auto"`` (default) is 1 for images up to
-        1 MP (1024 x 1024 pixels) and stylizes larger images at 1 MP, so every
-        size looks like the same painting; use 1 for the finest texture at full
-        resolution (large images are then tiled).
-      backend: ``"tf"`` (TensorFlow, the default) or ``"tflite"`` (LiteRT with the
-        XNNPACK delegate; needs ``tflite_model`` and the ``[mobile]`` extra).
-      tflite_model: path of a .tflite file made by ``cin-style export``.
-      num_threads: LiteRT threads for the tflite backend (default: every CPU this process may use).
-
-    Returns:
-      A PIL image with the input's width and height (RGB, or RGBA if the input
-      had alpha).
-
-    Raises:
-      ImageError: the image cannot be read. StyleError: the style does not fit
-      the model. ModelError: the model cannot be loaded, or no bundled model.
-
-    Example::
-
-        >>> import cin_style
-        >>> cin_style.stylize("photo.jpg", "starry_night").save("out.jpg")
-    """
-    if style is None and regions is None:
-        raise StyleError("give a style (a name, an index, a blend or weights) or regions=[(mask, style), ...]")
-    if backend == "tflite":
-        if tflite_model is None:
-            raise ModelError("backend='tflite' needs tflite_model=PATH (a file made by `cin-style export`)")
-        if regions is not None:
-            raise StyleError("regions need per-pixel style weights, which the tflite backend does not take")
-        return _tflite_stylizer(os.path.abspath(os.fspath(tflite_model)), num_threads).stylize(
-            image, style, preserve_color=preserve_color, strength=strength, style_scale=style_scale)
-    if backend != "tf":
-        raise ValueError(f"backend must be 'tf' or 'tflite', got {backend!r}")
-    return _stylizer_for(model).stylize(image, style, preserve_color=preserve_color, strength=strength,
-                                        regions=regions, feather_px=feather_px, style_scale=style_scale)
-
-
-@functools.lru_cache(maxsize=4)
-def _tflite_stylizer(path: str, num_threads):
-    from cin_style.stylization.tflite_backend import TFLiteStylizer
-
-    return TFLiteStylizer(path, num_threads=num_threads)
-
-
-def list_styles(model: ModelSource = None) -> list[str]:
-    """Style names of ``model`` (None: the bundled model), in index order."""
-    return resolve_model(model).style_names

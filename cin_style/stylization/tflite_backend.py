@@ -13,15 +13,22 @@ import os
 import numpy as np
 from PIL import Image
 
-from cin_style.errors import ModelError, StyleError
+from cin_style.errors import ImageError, ModelError, StyleError
 from cin_style.files.images import DEFAULT_MAX_PIXELS, ImageSource, PathLike
 from cin_style.model.architecture import Architecture, pad_to_size_multiple
+from cin_style.model.bundled import bundled_runtime_path
 from cin_style.model.styles import StyleSpec, style_weights
+from cin_style.quiet_start import run_with_filtered_stderr
 from cin_style.stylization.controls import MIN_SIDE
 from cin_style.stylization.pipeline import stylize_with
 from cin_style.stylization.tflite_contract import INPUT_NAMES, OUTPUT_NAME, SIGNATURE_KEY, check_metadata, read_metadata
 
-__all__ = ["TFLiteStylizer", "quantize", "dequantize"]
+__all__ = ["TFLiteStylizer", "quantize", "dequantize", "DEFAULT_MAX_WORK_PIXELS"]
+
+#: The runtime stylizes an image in one piece (no tiles: the exported signature computes the instance-norm
+#: statistics itself); its memory grows with the pixels (full model, int8: 0.53 GiB at 1 MP, 1.9 GiB at
+#: 4 MP, 7.2 GiB at 16.8 MP, peak RSS), so larger working images are refused with advice.
+DEFAULT_MAX_WORK_PIXELS = 8 * 1024 * 1024
 
 
 def quantize(values: np.ndarray, scale: float, zero_point: int, dtype) -> np.ndarray:
@@ -52,23 +59,27 @@ class TFLiteStylizer:
     """Stylizes with a .tflite file written by :func:`cin_style.export.tflite.export_tflite`.
 
     Args:
-      path: the .tflite file; its metadata ``<path>.json`` gives the style names
-        (without it, styles are named by index).
+      path: the .tflite file (default: the bundled model's); its metadata ``<path>.json`` gives the style
+        names (without it, styles are named by index).
       num_threads: LiteRT threads (XNNPACK delegate); default: every CPU this process may use
-        (LiteRT's own default is one thread: 927 ms against 484 ms with 2 at 1024 px on a 2-core machine).
+        (LiteRT's own default is one thread).
+      max_pixels: larger images are refused before decoding.
+      max_work_pixels: larger working images (after ``style_scale``) are refused: the runtime does not tile.
     """
 
-    def __init__(self, path: PathLike, num_threads: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    def __init__(self, path: PathLike | None = None, num_threads: int | None = None,
+                 max_pixels: int = DEFAULT_MAX_PIXELS, max_work_pixels: int = DEFAULT_MAX_WORK_PIXELS) -> None:
         try:
             from ai_edge_litert.interpreter import Interpreter
-        except ImportError as exc:  # pragma: no cover - part of the [mobile] extra
-            raise ModelError("the tflite backend needs ai-edge-litert: pip install 'cin-style[mobile]'") from exc
+        except ImportError as exc:  # pragma: no cover - a dependency of every install
+            raise ModelError("the runtime needs ai-edge-litert, a dependency of cin-style: "
+                             "reinstall cin-style") from exc
         if num_threads is None:
             num_threads = usable_cpu_count()
         if isinstance(num_threads, bool) or not isinstance(num_threads, int) or not 1 <= num_threads <= 1024:
             raise ValueError(f"num_threads must be an integer in 1..1024, got {num_threads!r}")
         self.num_threads = num_threads
-        self.path = os.fspath(path)
+        self.path = bundled_runtime_path() if path is None else os.fspath(path)
         if not os.path.isfile(self.path):
             raise ModelError(f"{self.path}: no such TFLite model")
         try:
@@ -90,7 +101,15 @@ class TFLiteStylizer:
         else:
             self.style_names = [str(i) for i in range(self.num_styles)]
         self.max_pixels = max_pixels
+        self.max_work_pixels = max_work_pixels
         self.supports_regions = False  # the exported signature takes one weight per style
+        # LiteRT creates its XNNPACK delegate on the first run and announces it on stderr: run a tiny image
+        # now, with that line filtered out (quiet_start), so no call prints anything.
+        blank = np.full((MIN_SIDE, MIN_SIDE, 3), 0.5, np.float32)
+        try:
+            run_with_filtered_stderr(lambda: self.stylize_array(blank, np.full(self.num_styles, 1.0, np.float32)))
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"{self.path}: the model does not run ({exc})") from exc
 
     def style_weights(self, style: StyleSpec) -> np.ndarray:
         """Normalized [N] weights for any accepted style argument."""
@@ -101,6 +120,11 @@ class TFLiteStylizer:
         if weights.ndim != 1:
             raise StyleError("the tflite backend takes one weight per style (no per-pixel weights)")
         height, width = rgb.shape[:2]
+        if height * width > self.max_work_pixels:
+            raise ImageError(f"{width}x{height} pixels at this style scale is more than the runtime stylizes in one "
+                             f"piece ({self.max_work_pixels} pixels; its memory grows with the image, about 0.45 KB a "
+                             "pixel for the full model): use style_scale='auto' (the default) or a larger one, or "
+                             "the TensorFlow backend, which tiles (backend='tf', --backend tf; the [train] extra)")
         pad_h, pad_w = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
         if pad_h or pad_w:
             rgb = np.pad(rgb, [(0, pad_h), (0, pad_w), (0, 0)], mode="edge")

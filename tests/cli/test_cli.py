@@ -200,7 +200,7 @@ def test_installed_command_stylizes_with_a_clean_stderr(tiny_model_dir, photo_pa
 
 
 def test_startup_filter_drops_only_the_known_noise(capfd):
-    from cin_style.cli.tf_startup import run_with_filtered_stderr
+    from cin_style.quiet_start import run_with_filtered_stderr
 
     def noisy():
         os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
@@ -214,7 +214,7 @@ def test_startup_filter_drops_only_the_known_noise(capfd):
 
 
 def test_startup_failure_shows_everything_captured(capfd):
-    from cin_style.cli.tf_startup import run_with_filtered_stderr
+    from cin_style.quiet_start import run_with_filtered_stderr
 
     def broken():
         os.write(2, b"I0000 00:00:1.0    1 cudart_stub.cc:31] Could not find cuda drivers\n")

@@ -286,8 +286,8 @@ def test_stylize_with_the_tflite_backend(tiny_model_dir, exported, photo_path):
     tf_scaled = np.asarray(cin_style.stylize(photo_path, "gamma_style", model=tiny_model_dir, style_scale=2), float)
     assert lite_scaled.shape == tf_out.shape
     assert np.abs(lite_scaled - tf_scaled).max() <= 1.0
-    with pytest.raises(cin_style.ModelError, match="needs tflite_model"):
-        cin_style.stylize(photo_path, 0, backend="tflite")
+    with pytest.raises(ValueError, match="model= is a TensorFlow model"):
+        cin_style.stylize(photo_path, 0, model=tiny_model_dir, backend="tflite")
 
 
 def test_bad_modes_and_missing_files(tiny_model, tmp_path):

@@ -3,7 +3,8 @@
 import numpy as np
 
 import cin_style
-from cin_style.model.format import bundled_model_path, load_model
+from cin_style.model.bundled import bundled_model_path
+from cin_style.model.format import load_model
 
 
 def test_bundled_model_lists_the_sixteen_styles():

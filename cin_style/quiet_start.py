@@ -1,4 +1,4 @@
-"""Starts TensorFlow for the command line without its start-up noise on stderr.
+"""Starting the native libraries (TensorFlow, LiteRT) without their start-up noise on stderr.
 
 TensorFlow's pip wheels carry CUDA support. On a machine without a GPU their C++
 start-up writes, before any logging is configured and whatever
@@ -14,6 +14,10 @@ those known lines and passes every other line on. If loading fails, everything
 captured is passed on before the error propagates. A user who sets
 ``TF_CPP_MIN_LOG_LEVEL`` below 2 asked for TensorFlow's logs and gets them untouched
 (also the way to see why a GPU that should be there is not used).
+
+LiteRT writes ``INFO: Created TensorFlow Lite XNNPACK delegate for CPU.`` whenever an interpreter
+is created, and offers no switch for it; the runtime creates its interpreters inside
+:func:`run_with_filtered_stderr` too (other threads' stderr output in that moment is passed on).
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ import tempfile
 
 __all__ = ["start_tensorflow", "run_with_filtered_stderr", "drop_startup_noise"]
 
-# Lines TensorFlow's CUDA-enabled wheels print on machines without a usable GPU.
+# Lines TensorFlow's CUDA-enabled wheels print on machines without a usable GPU, and LiteRT's delegate notice.
 _NOISE = re.compile(
     r"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$"
-    r"|^[IWE]\d{4} [\d:. ]+\d+ (cudart_stub|cuda_platform)\.cc:\d+\] ")
+    r"|^[IWE]\d{4} [\d:. ]+\d+ (cudart_stub|cuda_platform)\.cc:\d+\] "
+    r"|^I\d{4} [\d:. ]+\d+ port\.cc:\d+\] oneDNN custom operations are on"
+    r"|^INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.$")
 
 
 def drop_startup_noise(text: str) -> str:

@@ -1,0 +1,109 @@
+"""The runtime: the plain install stylizes with the bundled .tflite file on LiteRT, never starting
+TensorFlow, and agrees with the TensorFlow backend on the same bundled weights."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import cin_style
+from cin_style.model.bundled import bundled_runtime_path
+
+
+def _run_python(script: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
+                          timeout=300)
+
+
+def _psnr(a, b) -> float:
+    return 10 * np.log10(255.0 ** 2 / max(float(np.mean((np.asarray(a, float) - np.asarray(b, float)) ** 2)), 1e-9))
+
+
+def test_the_bundled_model_stylizes_without_tensorflow(tmp_path):
+    """Names, indices, blends, strength, colour, style scale, 16-bit and alpha inputs, the command line."""
+    photo = np.random.default_rng(0).integers(0, 256, (40, 52, 3), np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    np.save(tmp_path / "photo16.npy", photo.astype(np.uint16) * 257)
+    np.save(tmp_path / "alpha.npy", np.dstack([photo, np.full((40, 52, 1), 128, np.uint8)]))
+    result = _run_python(f"""
+        import sys, numpy as np
+        import cin_style
+        from cin_style.cli.main import main
+        folder = {str(tmp_path)!r}
+        photo = folder + "/photo.png"
+        names = cin_style.list_styles()
+        outputs = [cin_style.stylize(photo, "starry_night"), cin_style.stylize(photo, 3, strength=0.5),
+                   cin_style.stylize(photo, {{names[0]: 0.5, names[1]: 0.5}}, preserve_color=True, style_scale=2),
+                   cin_style.stylize(np.load(folder + "/photo16.npy"), "great_wave"),
+                   cin_style.stylize(np.load(folder + "/alpha.npy"), "udnie")]
+        print([o.size for o in outputs], outputs[-1].mode)
+        assert main(["stylize", photo, "--style", "the_scream=0.7,udnie=0.3", "-o", folder + "/out.jpg"]) == 0
+        assert main(["styles"]) == 0
+        print("heavy:", sorted(m for m in ("tensorflow", "tf_keras", "keras", "scipy") if m in sys.modules))
+    """)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "[(52, 40), (52, 40), (52, 40), (52, 40), (52, 40)] RGBA" in result.stdout
+    assert "heavy: []" in result.stdout
+    assert "starry_night" in result.stdout and (tmp_path / "out.jpg").exists()
+    assert result.stderr == ""  # nothing printed on a healthy machine
+
+
+def test_without_tensorflow_the_features_that_need_it_name_the_extra(tmp_path):
+    result = _run_python("""
+        import sys
+        sys.modules["tensorflow"] = None  # as if the [train] extra were not installed
+        import numpy as np, cin_style
+        from cin_style.cli.main import main
+        try:
+            cin_style.stylize(np.zeros((20, 20, 3), np.uint8), 0, backend="tf")
+        except cin_style.MissingExtra as exc:
+            print("API:", exc)
+        code = main(["train", "--content-dir", ".", "--style-images", "x.jpg", "--output-dir", "run"])
+        print("exit", code)
+    """)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "API: stylizing with a model folder, regions or backend='tf' needs TensorFlow" in result.stdout
+    assert "pip install 'cin-style[train]'" in result.stdout
+    assert "exit 2" in result.stdout
+    assert "cin-style train: error: cin-style train needs TensorFlow" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_runtime_file_holds_the_bundled_weights_and_agrees_with_tensorflow():
+    """int8 with float ends against the float model on the same photo: a stated tolerance, per style."""
+    from cin_style.stylization.tf_backend import Stylizer
+
+    metadata = json.load(open(bundled_runtime_path() + ".json"))
+    assert metadata["mode"] == "int8" and metadata["float_layers"]
+    float_model = Stylizer()
+    assert [s["name"] for s in metadata["styles"]] == float_model.style_names
+    photo = Image.open(__file__.rsplit("tests", 1)[0] + "assets/examples/chelsea.png").convert("RGB")
+    photo = photo.resize((192, 128), Image.LANCZOS)
+    scores = {}
+    for style in float_model.style_names:
+        reference = float_model.stylize(photo, style)
+        scores[style] = _psnr(cin_style.stylize(photo, style), reference)
+    assert min(scores.values()) > 25, scores
+    assert np.median(list(scores.values())) > 28, scores
+
+
+@pytest.mark.parametrize("threads", [None, 1])
+def test_the_runtime_uses_every_cpu_by_default(threads):
+    from cin_style.stylization.tflite_backend import TFLiteStylizer, usable_cpu_count
+
+    stylizer = TFLiteStylizer(num_threads=threads)
+    assert stylizer.num_threads == (usable_cpu_count() if threads is None else threads)
+
+
+def test_the_runtime_refuses_working_images_it_would_need_gigabytes_for():
+    from cin_style.stylization.tflite_backend import TFLiteStylizer
+
+    stylizer = TFLiteStylizer(max_work_pixels=64 * 64)
+    photo = np.random.default_rng(1).integers(0, 256, (80, 96, 3), np.uint8)
+    with pytest.raises(cin_style.ImageError, match="more than the runtime stylizes in one piece"):
+        stylizer.stylize(photo, 0, style_scale=1)
+    assert stylizer.stylize(photo, 0, style_scale=2).size == (96, 80)  # at half the size it fits
