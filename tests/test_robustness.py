@@ -316,3 +316,32 @@ def test_fuzz_pack_and_model_loaders_only_raise_model_error(tmp_path_factory, pa
             load_model(work / "model")
     except ModelError:
         pass
+
+
+def test_float_images_with_nan_are_refused(tmp_path):
+    path = tmp_path / "nan.tif"
+    pixels = np.full((12, 16), 0.5, np.float32)
+    pixels[3, 4] = np.nan
+    Image.fromarray(pixels, mode="F").save(path)
+    with pytest.raises(ImageError, match="NaN or infinite"):
+        load_image(str(path))
+    Image.fromarray(np.full((12, 16), 0.25, np.float32), mode="F").save(path)
+    np.testing.assert_allclose(load_image(str(path)).rgb, 0.25)
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_save(tmp_path):
+    import subprocess
+    import sys
+
+    from cin_style.files import atomic
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])  # a process that no longer runs
+    dead.wait()
+    stale = tmp_path / (atomic._temporary_prefix(dead.pid) + "x1.png")
+    alive = tmp_path / (atomic._temporary_prefix(os.getppid()) + "x2.png")
+    other_host = tmp_path / f".cin-style-elsewhere-{dead.pid}-x3.png"
+    for path in (stale, alive, other_host):
+        path.write_bytes(b"partial")
+    save_image(Image.new("RGB", (4, 4)), str(tmp_path / "out.png"))
+    assert not stale.exists() and alive.exists() and other_host.exists()
+    assert (tmp_path / "out.png").exists()

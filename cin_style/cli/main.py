@@ -44,6 +44,31 @@ def _output_path(relative: str, args, style_label: str) -> str:
     return os.path.join(args.out_dir, f"{stem}_{style_label}{extension}")
 
 
+def _checked_destinations(inputs: list[tuple[str, str]], args, label: str) -> list[str]:
+    """The output path of every input, checked before any work: no two inputs write one file (``a.png`` and
+    ``a.jpg`` with ``--format png``), no output is an input or the mask, none exists unless --overwrite."""
+    destinations = [_output_path(relative, args, label) for _, relative in inputs]
+    key = lambda path: os.path.normcase(os.path.realpath(path))  # noqa: E731
+    seen: dict[str, str] = {}
+    for (source, _), destination in zip(inputs, destinations):
+        if key(destination) in seen:
+            raise UsageError(f"{seen[key(destination)]} and {source} would both be written to {destination}; "
+                             "rename one or stylize them in separate runs")
+        seen[key(destination)] = source
+    sources = {key(path): path for path, _ in inputs}
+    if args.mask:
+        sources[key(args.mask)] = args.mask
+    for destination in destinations:
+        if key(destination) in sources:
+            raise UsageError(f"{destination}: refusing to overwrite an input ({sources[key(destination)]})")
+    if not args.overwrite:
+        existing = [d for d in destinations if os.path.lexists(d)]
+        if existing:
+            more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+            raise UsageError(f"{existing[0]}{more}: already exists (pass --overwrite to replace)")
+    return destinations
+
+
 def _style_label(style_text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in style_text.replace("=", "").replace(",", "+"))
 
@@ -88,6 +113,8 @@ def _command_stylize(args) -> int:
         raise UsageError(f"-o/--output takes one input, got {len(inputs)}; use --out-dir for several")
     if not args.output and not args.out_dir:
         raise UsageError("say where to write: -o OUT for one input, or --out-dir DIR")
+    label = _style_label(args.style if not args.style_outside else f"{args.style}+{args.style_outside}")
+    destinations = _checked_destinations(inputs, args, label)  # before any model is loaded
     if _stylize_backend(args) == "tflite":
         if args.model:
             raise UsageError("--model is a model folder (TensorFlow backend); with --backend tflite pass "
@@ -101,7 +128,6 @@ def _command_stylize(args) -> int:
 
         stylizer = Stylizer(args.model, max_pixels=args.max_pixels, progress=_tile_progress)
     weights = stylizer.style_weights(args.style)  # a bad style is a usage error, before any work
-    label = _style_label(args.style)
     regions = None
     if args.mask or args.style_outside:
         if not (args.mask and args.style_outside):
@@ -112,7 +138,6 @@ def _command_stylize(args) -> int:
         stylizer.style_weights(args.style_outside)  # validate before any work
         mask = load_image(args.mask).rgb.mean(axis=2)
         regions = [(mask, weights), (1.0 - mask, args.style_outside)]
-        label = _style_label(f"{args.style}+{args.style_outside}")
     options = {"preserve_color": args.preserve_color, "strength": args.strength}
     try:
         resolve_style_scale(args.style_scale, 1, 1)  # a bad value is a usage error, before any work
@@ -123,7 +148,7 @@ def _command_stylize(args) -> int:
         options.update(regions=regions, feather_px=args.feather)
     if not 0.0 <= args.strength <= 1.0:
         raise UsageError(f"--strength must be in [0, 1], got {args.strength}")
-    protected = tuple(path for path, _ in inputs)
+    protected = tuple(path for path, _ in inputs) + ((args.mask,) if args.mask else ())
     progress = _Progress(len(inputs))
     failures = []
     # Decoding the next image and encoding the previous one run on worker threads while the
@@ -137,7 +162,7 @@ def _command_stylize(args) -> int:
                 pending[index + 1] = pool.submit(load, inputs[index + 1][0])
             try:
                 output = stylizer.stylize(pending.pop(index).result(), weights, **options)
-                destination = _output_path(relative, args, label)
+                destination = destinations[index]
                 saves.append((path, pool.submit(save_image, output, destination, overwrite=args.overwrite,
                                                 protect=protected, quality=args.quality)))
             except (ImageError, StyleError, OSError) as exc:
@@ -156,7 +181,7 @@ def _command_stylize(args) -> int:
               file=sys.stderr)
         return EXIT_SOME_FAILED
     if len(inputs) == 1:
-        print(_output_path(inputs[0][1], args, label))
+        print(destinations[0])
     return EXIT_OK
 
 

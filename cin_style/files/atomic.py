@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import socket
 import sys
 import tempfile
 
@@ -72,6 +73,49 @@ def ordinary_mode(base: int) -> int:
     return base & ~umask
 
 
+def _temporary_prefix(pid: int | None = None) -> str:
+    """Temporary files name their host and process, so a later save can tell a killed writer's leftovers."""
+    host = "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname())[:40]
+    return f".cin-style-{host}-{os.getpid() if pid is None else pid}-"
+
+
+_swept_folders: set[str] = set()
+
+
+def _remove_stale_temporaries(folder: str) -> None:
+    """Deletes temporary files that a process of this host left when it was killed (SIGKILL, power loss)
+    before it could tidy up: once per folder and process. A file of a process that still runs, or of
+    another host, is never touched."""
+    if folder in _swept_folders:
+        return
+    _swept_folders.add(folder)
+    prefix = _temporary_prefix(0)[:-2]  # ".cin-style-<host>-"
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        pid_text = entry.name[len(prefix):].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _process_runs(int(pid_text)):
+            continue
+        try:
+            os.unlink(entry.path)
+        except OSError:
+            pass
+
+
+def _process_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's), or cannot tell: keep the file
+    return True
+
+
 @contextlib.contextmanager
 def atomic_write(path, suffix: str = "", *, overwrite: bool = True):
     """Context manager yielding a binary handle; on success the data replaces ``path`` at once.
@@ -87,7 +131,8 @@ def atomic_write(path, suffix: str = "", *, overwrite: bool = True):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".cin-style-", suffix=suffix, dir=folder)
+    _remove_stale_temporaries(folder)
+    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(), suffix=suffix, dir=folder)
     os.fchmod(fd, ordinary_mode(0o666))
     try:
         with os.fdopen(fd, "wb") as handle:

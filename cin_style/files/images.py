@@ -127,7 +127,10 @@ def _from_pil(image: Image.Image, what: str) -> LoadedImage:
         gray = np.clip(data / scale, 0.0, 1.0).astype(np.float32)
         return LoadedImage(np.repeat(gray[..., None], 3, axis=2))
     if mode == "F":
-        gray = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+        data = np.asarray(image, dtype=np.float32)
+        if not np.all(np.isfinite(data)):
+            raise ImageError(f"{what}: a float image holding NaN or infinite values")
+        gray = np.clip(data, 0.0, 1.0)
         return LoadedImage(np.repeat(gray[..., None], 3, axis=2))
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")

@@ -87,10 +87,13 @@ def _parse_blend_text(text: str) -> dict[str, float]:
 
 
 def _finish(weights: np.ndarray, description: str) -> np.ndarray:
-    total = float(weights.sum())
-    if total <= 0:
+    if not np.all(np.isfinite(weights)):  # weights that add up past the float range
+        raise StyleError(f"style weights {description} overflow when added; give weights of a sensible size")
+    peak = float(weights.max())
+    if peak <= 0:
         raise StyleError(f"style weights {description} are all zero; at least one weight must be positive")
-    return (weights / total).astype(np.float32)
+    weights = weights / peak  # first, so that their sum cannot overflow (1e308 + 1e308)
+    return (weights / weights.sum()).astype(np.float32)
 
 
 def style_weights(style: StyleSpec, style_names: Sequence[str]) -> np.ndarray:

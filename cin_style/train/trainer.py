@@ -136,7 +136,20 @@ class TrainConfig:
 # (precision too: variables and optimizer slots are float32 under both policies, so a run may
 # continue on a machine with or without bfloat16 instructions.)
 _RESUMABLE_CHANGES = {"num_steps", "checkpoint_every", "log_every", "sample_every", "max_checkpoints", "jit_compile",
-                      "strategy", "precision", "snapshot_every"}
+                      "strategy", "precision", "snapshot_every",
+                      "output_dir"}  # the run folder may move: --resume is given the folder it is now in
+_PATH_SETTINGS = ("content_dir", "init_model", "base_model", "teacher_model")
+
+
+def _comparable(settings: dict) -> dict:
+    """Settings as --resume compares them: paths normalized (``photos/`` is ``photos``)."""
+    result = dict(settings)
+    for key in _PATH_SETTINGS:
+        if isinstance(result.get(key), str):
+            result[key] = os.path.normpath(result[key])
+    if isinstance(result.get("style_images"), list):
+        result["style_images"] = [os.path.normpath(p) if isinstance(p, str) else p for p in result["style_images"]]
+    return result
 
 
 def _strategy(name: str) -> tf.distribute.Strategy:
@@ -329,7 +342,8 @@ class Trainer:
         elif resume:
             with open(config_path, encoding="utf-8") as handle:
                 saved = json.load(handle)
-            mine = json.loads(json.dumps(self.config.to_dict()))  # tuples -> lists, as saved
+            mine = _comparable(json.loads(json.dumps(self.config.to_dict())))  # tuples -> lists, as saved
+            saved = _comparable(saved)
             changed = sorted(k for k in mine if k not in _RESUMABLE_CHANGES and saved.get(k) != mine[k])
             if changed:
                 raise ValueError(f"--resume: settings {changed} differ from the run in {self.config.output_dir}")
@@ -341,6 +355,24 @@ class Trainer:
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(self.config.to_dict(), handle, indent=2)
         os.replace(tmp, config_path)
+
+    def _restore_newest_intact_checkpoint(self) -> None:
+        """Restores the newest checkpoint that reads; a damaged one (a disk error, a copy cut short) is
+        skipped for the one before it, with a line in the log. None intact: a ModelError."""
+        damaged = []
+        for path in reversed(self.manager.checkpoints):
+            try:
+                self.checkpoint.restore(path).expect_partial()
+            except (tf.errors.OpError, ValueError, OSError, IndexError) as exc:  # IndexError: a file cut short
+                damaged.append(path)
+                self.log(f"checkpoint {path} is damaged ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+                         "trying the one before it")
+                continue
+            self.log(f"resumed from {path} at step {self.current_step}" +
+                     (f" ({len(damaged)} newer damaged checkpoint(s) skipped)" if damaged else ""))
+            return
+        raise ModelError(f"{self.manager.directory}: every checkpoint is damaged ({', '.join(damaged)}); "
+                         "start a new run or restore the folder from a backup")
 
     def _weights_are_finite(self) -> bool:
         return all(bool(tf.reduce_all(tf.math.is_finite(v))) for v in self.model.network.weights)
@@ -386,9 +418,8 @@ class Trainer:
         """
         config = self.config
         self._check_output_dir(resume)
-        if resume and self.manager.latest_checkpoint:
-            self.checkpoint.restore(self.manager.latest_checkpoint).expect_partial()
-            self.log(f"resumed from {self.manager.latest_checkpoint} at step {self.current_step}")
+        if resume and self.manager.checkpoints:
+            self._restore_newest_intact_checkpoint()
         elif self._init_from_checkpoint:
             raise ModelError(f"{config.init_model}: no such model directory (only --resume can do without it)")
         elif config.init_model:

@@ -58,7 +58,7 @@ def test_stylize_one_file(tiny_model_dir, photo_path, tmp_path):
     assert result.returncode == 0, result.stderr
     assert Image.open(out).size == Image.open(photo_path).size
     again = run_main("stylize", photo_path, "--style", "1", "-o", out, "--model", tiny_model_dir)
-    assert again.returncode == 1 and "already exists" in again.stderr
+    assert again.returncode == 2 and "already exists" in again.stderr
     assert run_main("stylize", photo_path, "--style", "1", "-o", out, "--model", tiny_model_dir,
                    "--overwrite").returncode == 0
 
@@ -67,7 +67,7 @@ def test_input_is_never_overwritten(tiny_model_dir, photo_path):
     before = open(photo_path, "rb").read()
     result = run_main("stylize", photo_path, "--style", "0", "-o", photo_path, "--model", tiny_model_dir,
                      "--overwrite")
-    assert result.returncode == 1 and "refusing to overwrite an input" in result.stderr
+    assert result.returncode == 2 and "refusing to overwrite an input" in result.stderr
     assert open(photo_path, "rb").read() == before
 
 
@@ -223,3 +223,28 @@ def test_startup_failure_shows_everything_captured(capfd):
     with pytest.raises(ImportError, match="no tensorflow"):
         run_with_filtered_stderr(broken)
     assert "cudart_stub" in capfd.readouterr().err
+
+
+def test_outputs_are_checked_before_any_work(tiny_model_dir, photo_path, tmp_path):
+    """Collisions, masks as outputs and existing files are usage errors before a model is even loaded."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.open(photo_path).save(photos / "a.png")
+    Image.open(photo_path).save(photos / "a.jpg")
+    out = tmp_path / "out"
+    collide = run_main("stylize", photos, "--style", "0", "--out-dir", out, "--format", "png",
+                       "--model", tmp_path / "no_model_here")
+    assert collide.returncode == 2 and "would both be written to" in collide.stderr
+    assert not out.exists()
+    mask = tmp_path / "mask.png"
+    Image.new("L", Image.open(photo_path).size, 255).save(mask)
+    before = mask.read_bytes()
+    masked = run_main("stylize", photo_path, "--style", "0", "--mask", mask, "--style-outside", "1", "-o", mask,
+                      "--overwrite", "--model", tiny_model_dir)
+    assert masked.returncode == 2 and "refusing to overwrite an input" in masked.stderr
+    assert mask.read_bytes() == before
+    existing = tmp_path / "existing.jpg"
+    existing.write_bytes(b"keep me")
+    refused = run_main("stylize", photo_path, "--style", "0", "-o", existing, "--model", tmp_path / "no_model_here")
+    assert refused.returncode == 2 and "already exists" in refused.stderr and "no_model_here" not in refused.stderr
+    assert existing.read_bytes() == b"keep me"

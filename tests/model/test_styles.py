@@ -17,6 +17,9 @@ NAMES = ["starry_night", "great_wave", "the_scream"]
     ("starry_night=0.7,great_wave=0.3", [0.7, 0.3, 0]),
     ([1, 1, 2], [0.25, 0.25, 0.5]),
     (np.array([0, 0, 5.0]), [0, 0, 1]),
+    ([1e308, 1e308, 0], [0.5, 0.5, 0]),  # their sum overflows a float; the blend does not
+    ("starry_night=1e308,the_scream=1e308", [0.5, 0, 0.5]),
+    ([5e-324, 0, 0], [1, 0, 0]),
 ])
 def test_accepted_forms(style, expected):
     np.testing.assert_allclose(style_weights(style, NAMES), expected, rtol=1e-6)
@@ -31,6 +34,7 @@ def test_accepted_forms(style, expected):
     ([1, math.nan, 0], "must be finite"),
     ({"great_wave": math.inf}, "must be finite"),
     ([0, 0, 0], "all zero"),
+    ({"starry_night": 1e308, 0: 1e308}, "overflow when added"),
     ([1, 0], "length 2; this model has 3"),
     ({}, "empty"),
     ("starry_night=x", "not a number"),

@@ -124,6 +124,25 @@ def test_snapshots_for_weight_averaging(data, tmp_path):
     assert average_models(models).training_config["weight_average"]["steps"] == [3, 6]
 
 
+def test_a_moved_run_folder_resumes_and_a_damaged_checkpoint_falls_back(data, tmp_path):
+    import shutil
+
+    straight = Trainer(_config(data, tmp_path / "straight", num_steps=8)).run()
+    Trainer(_config(data, tmp_path / "first", num_steps=6, checkpoint_every=2, max_checkpoints=3)).run()
+    shutil.move(str(tmp_path / "first"), str(tmp_path / "moved"))  # and given with a trailing slash
+    checkpoints = tmp_path / "moved" / "checkpoints"
+    data_file, = checkpoints.glob("ckpt-6.data-*")
+    data_file.write_bytes(data_file.read_bytes()[:100])  # the newest checkpoint cut short
+    lines = []
+    resumed = Trainer(_config(data, str(tmp_path / "moved") + "/", num_steps=8, checkpoint_every=2,
+                              max_checkpoints=3), log=lines.append).run(resume=True)
+    assert any("ckpt-6 is damaged" in line for line in lines), lines
+    assert any("resumed from" in line and "ckpt-4" in line for line in lines), lines
+    assert resumed.training_config["step"] == 8
+    for a, b in zip(straight.network.weights, resumed.network.weights):  # steps 5-6 redone from step 4
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5, err_msg=a.name)
+
+
 def test_resume_refuses_changed_settings(data, tmp_path):
     Trainer(_config(data, tmp_path / "run", num_steps=2)).run()
     with pytest.raises(ValueError, match="learning_rate"):
