@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -48,6 +51,8 @@ def _checked_destinations(inputs: list[tuple[str, str]], args, label: str) -> li
     """The output path of every input, checked before any work: no two inputs write one file (``a.png`` and
     ``a.jpg`` with ``--format png``), no output is an input or the mask, none exists unless --overwrite."""
     destinations = [_output_path(relative, args, label) for _, relative in inputs]
+    if destinations == ["-"]:
+        return destinations  # standard output
     key = lambda path: os.path.normcase(os.path.realpath(path))  # noqa: E731
     seen: dict[str, str] = {}
     for (source, _), destination in zip(inputs, destinations):
@@ -104,6 +109,21 @@ def _tile_progress(done: int, total: int) -> None:
 
 
 def _command_stylize(args) -> int:
+    if "-" not in args.inputs:
+        return _stylize_inputs(args)
+    if len(args.inputs) > 1:
+        raise UsageError("- (standard input) must be the only input")
+    if sys.stdin.isatty():
+        raise UsageError("- reads an image from standard input; pipe one in (cin-style stylize - < photo.jpg)")
+    with tempfile.TemporaryDirectory(prefix="cin-style-stdin-") as folder:
+        path = os.path.join(folder, "stdin")
+        with open(path, "wb") as handle:
+            shutil.copyfileobj(sys.stdin.buffer, handle)
+        args.inputs = [path]
+        return _stylize_inputs(args)
+
+
+def _stylize_inputs(args) -> int:
     from cin_style.stylization.controls import resolve_style_scale
     from cin_style.files.images import load_image, save_image
     from cin_style.files.folders import expand_inputs
@@ -113,6 +133,8 @@ def _command_stylize(args) -> int:
         raise UsageError(f"-o/--output takes one input, got {len(inputs)}; use --out-dir for several")
     if not args.output and not args.out_dir:
         raise UsageError("say where to write: -o OUT for one input, or --out-dir DIR")
+    if args.output == "-" and args.json:
+        raise UsageError("--json and -o - would both write to standard output")
     label = _style_label(args.style if not args.style_outside else f"{args.style}+{args.style_outside}")
     destinations = _checked_destinations(inputs, args, label)  # before any model is loaded
     if _stylize_backend(args) == "tflite":
@@ -151,6 +173,8 @@ def _command_stylize(args) -> int:
     protected = tuple(path for path, _ in inputs) + ((args.mask,) if args.mask else ())
     progress = _Progress(len(inputs))
     failures = []
+    records: dict[str, dict] = {path: {"input": path, "output": destination, "style": args.style}
+                                for (path, _), destination in zip(inputs, destinations)}
     # Decoding the next image and encoding the previous one run on worker threads while the
     # network (which releases the GIL) works on the current one.
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -161,10 +185,16 @@ def _command_stylize(args) -> int:
             if index + 1 < len(inputs):
                 pending[index + 1] = pool.submit(load, inputs[index + 1][0])
             try:
+                start = time.monotonic()
                 output = stylizer.stylize(pending.pop(index).result(), weights, **options)
+                records[path].update(width=output.width, height=output.height,
+                                     seconds=round(time.monotonic() - start, 3))
                 destination = destinations[index]
-                saves.append((path, pool.submit(save_image, output, destination, overwrite=args.overwrite,
-                                                protect=protected, quality=args.quality)))
+                if destination == "-":
+                    _write_to_stdout(output, args)
+                else:
+                    saves.append((path, pool.submit(save_image, output, destination, overwrite=args.overwrite,
+                                                    protect=protected, quality=args.quality)))
             except (ImageError, StyleError, OSError) as exc:
                 failures.append((path, exc))
             progress.update(index + 1, path)
@@ -175,14 +205,31 @@ def _command_stylize(args) -> int:
                 failures.append((path, exc))
     progress.close()
     for path, error in failures:
+        records[path].update(error=str(error), output=None)
         print(f"cin-style: failed: {path}: {error}", file=sys.stderr)
+    if args.json:
+        for record in records.values():
+            print(json.dumps(record))
     if failures:
         print(f"cin-style: {len(inputs) - len(failures)} of {len(inputs)} images done, {len(failures)} failed",
               file=sys.stderr)
         return EXIT_SOME_FAILED
-    if len(inputs) == 1:
+    if len(inputs) == 1 and not args.json and destinations[0] != "-":
         print(destinations[0])
     return EXIT_OK
+
+
+def _write_to_stdout(image, args) -> None:
+    """The image, encoded as --format (default PNG), on standard output."""
+    import io
+
+    fmt = {"jpg": "JPEG", "webp": "WEBP", "png": "PNG", None: "PNG"}[args.format]
+    if fmt == "JPEG" and image.mode == "RGBA":
+        image = image.convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **({"quality": args.quality} if fmt != "PNG" else {}))
+    sys.stdout.buffer.write(buffer.getvalue())
+    sys.stdout.buffer.flush()
 
 
 def _stylize_backend(args) -> str:
@@ -206,6 +253,61 @@ def _command_styles(args) -> int:
     for index, (name, *credit) in enumerate(styles):
         details = ", ".join(str(x) for x in credit if x)
         print(f"{index:3d}  {name}" + (f"  ({details})" if details else ""))
+    return EXIT_OK
+
+
+def _machine_facts() -> dict:
+    """What `cin-style info` reports; reads package metadata and /proc, starts nothing heavy."""
+    import platform
+    from importlib import metadata
+
+    from cin_style import __version__
+    from cin_style.model.bundled import bundled_runtime_path
+    from cin_style.stylization.tflite_backend import usable_cpu_count
+
+    def version(distribution: str) -> str | None:
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            return None
+
+    processor = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            processor = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")),
+                             processor)
+    except OSError:
+        pass
+    try:
+        runtime_path: str | None = bundled_runtime_path()
+    except CinStyleError:
+        runtime_path = None
+    metadata_file = None
+    if runtime_path:
+        with open(runtime_path + ".json", encoding="utf-8") as handle:
+            metadata_file = json.load(handle)
+    tensorflow = version("tensorflow")
+    return {
+        "cin_style": __version__, "python": platform.python_version(), "platform": platform.platform(),
+        "processor": processor, "threads": usable_cpu_count(), "litert": version("ai-edge-litert"),
+        "runtime_model": runtime_path,
+        "runtime_model_mode": (metadata_file or {}).get("mode"),
+        "styles": len((metadata_file or {}).get("styles") or []),
+        "tensorflow": tensorflow,
+        "train_extra": "installed" if tensorflow else "not installed: pip install 'cin-style[train]'",
+        "accelerators": "the runtime runs on the CPU (LiteRT, XNNPACK); GPUs are used by the TensorFlow backend "
+                        "(--backend tf) where TensorFlow sees one",
+    }
+
+
+def _command_info(args) -> int:
+    facts = _machine_facts()
+    if args.json:
+        print(json.dumps(facts, indent=2))
+    else:
+        width = max(map(len, facts))
+        for key, value in facts.items():
+            print(f"{key.replace('_', ' '):{width}}  {value if value is not None else '-'}")
     return EXIT_OK
 
 
@@ -248,11 +350,13 @@ def build_parser() -> argparse.ArgumentParser:
     stylize = commands.add_parser(
         "stylize", formatter_class=HelpFormatter, help="stylize images or folders of images",
         description="Stylize one or more images (files or folders, searched recursively).")
-    stylize.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    stylize.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders, or - to read one image "
+                                                                   "from standard input")
     stylize.add_argument("-s", "--style", required=True,
                          help="a style name or index, or a blend like 'starry_night=0.7,great_wave=0.3' "
                               "(see `cin-style styles`)")
-    stylize.add_argument("-o", "--output", help="output file (one input only); format from its extension")
+    stylize.add_argument("-o", "--output", help="output file (one input only); format from its extension; - writes "
+                                                "the image to standard output (PNG, or --format)")
     stylize.add_argument("--out-dir", help="output folder; files are named <input>_<style>.<ext>")
     stylize.add_argument("--format", choices=["jpg", "png", "webp"], help="output format with --out-dir "
                          "(default: the input's)")
@@ -276,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("--threads", type=bounded(int, 1, 1024),
                          help="LiteRT threads (tflite backend; default: every CPU this process may use)")
     stylize.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    stylize.add_argument("--json", action="store_true", help="print one JSON object per input (input, output, style, "
+                                                              "width, height, seconds, or the error)")
     stylize.add_argument("--quality", type=bounded(int, 1, 100), default=95, help="JPEG/WebP quality")
     stylize.add_argument("--max-pixels", type=bounded(int, 1, 10**10), default=150_000_000,
                          help="refuse images with more pixels than this")
@@ -286,6 +392,12 @@ def build_parser() -> argparse.ArgumentParser:
     styles.add_argument("--model", help="a model folder (needs the [train] extra; default: the bundled model)")
     styles.add_argument("--tflite-model", help="a .tflite file made by `cin-style export`")
     styles.set_defaults(handler=_command_styles, needs_tensorflow=lambda a: bool(a.model))
+
+    info = commands.add_parser("info", formatter_class=HelpFormatter,
+                               help="versions, the bundled runtime model, threads, accelerators",
+                               description="What this installation holds and will use (starts no TensorFlow).")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.set_defaults(handler=_command_info, needs_tensorflow=lambda a: False)
 
     optimize = commands.add_parser(
         "optimize", formatter_class=HelpFormatter,

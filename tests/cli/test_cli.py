@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -248,3 +249,28 @@ def test_outputs_are_checked_before_any_work(tiny_model_dir, photo_path, tmp_pat
     refused = run_main("stylize", photo_path, "--style", "0", "-o", existing, "--model", tmp_path / "no_model_here")
     assert refused.returncode == 2 and "already exists" in refused.stderr and "no_model_here" not in refused.stderr
     assert existing.read_bytes() == b"keep me"
+
+
+def test_pipes_json_and_info_on_the_runtime(photo_path, tmp_path):
+    """`cin-style stylize - -o -` reads and writes standard streams; --json reports each input; info
+    describes the installation; none of it starts TensorFlow."""
+    executable = shutil.which("cin-style") or os.path.join(os.path.dirname(sys.executable), "cin-style")
+    with open(photo_path, "rb") as handle:
+        piped = subprocess.run([executable, "stylize", "-", "--style", "udnie", "-o", "-"], stdin=handle,
+                               capture_output=True, timeout=300)
+    assert piped.returncode == 0, piped.stderr[-2000:]
+    assert Image.open(io.BytesIO(piped.stdout)).size == Image.open(photo_path).size
+    assert piped.stderr == b""
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    reported = run_cli("stylize", photo_path, broken, "--style", "0", "--out-dir", tmp_path / "out", "--json")
+    assert reported.returncode == 1
+    records = {r["input"]: r for r in map(json.loads, reported.stdout.splitlines())}
+    good, bad = records[str(photo_path)], records[str(broken)]
+    assert os.path.exists(good["output"]) and good["width"] == Image.open(photo_path).width and good["seconds"] > 0
+    assert bad["output"] is None and "not a supported image" in bad["error"]
+    both = run_cli("stylize", photo_path, "--style", "0", "-o", "-", "--json")
+    assert both.returncode == 2 and "both write to standard output" in both.stderr
+    info = run_cli("info", "--json")
+    facts = json.loads(info.stdout)
+    assert facts["styles"] == 16 and facts["threads"] >= 1 and facts["runtime_model_mode"] == "int8"
