@@ -131,7 +131,7 @@ def _iterations_to_match(curve: list[float], target: float) -> int | None:
 class GatysReference:
     """The evaluation's reference as a picture: Gatys-style optimization of each image with the
     loss a model's style was trained with, for side-by-side sheets
-    (:func:`cin_style.contact_sheet.model_comparison`).
+    (`model_comparison` in tools/sheets.py).
 
     Args:
       model: the model whose styles, loss configuration and style strengths are used

@@ -385,7 +385,7 @@ class Trainer:
 
     def save_snapshot(self) -> None:
         """Keeps the current weights as ``snapshots/step_<N>`` (for weight averaging,
-        :mod:`cin_style.averaging`); checkpoints are pruned, snapshots are not."""
+        tools/averaging.py); checkpoints are pruned, snapshots are not."""
         self._check_finite()
         self._save_model(os.path.join(self.config.output_dir, "snapshots", f"step_{self.current_step}"))
 
