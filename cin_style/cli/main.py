@@ -154,9 +154,6 @@ def _stylize_inputs(args) -> int:
     if args.mask or args.style_outside:
         if not (args.mask and args.style_outside):
             raise UsageError("--mask and --style-outside go together")
-        if _stylize_backend(args) == "tflite":
-            raise UsageError("--mask needs per-pixel style weights, which the runtime (.tflite) does not take: "
-                             "use --backend tf")
         stylizer.style_weights(args.style_outside)  # validate before any work
         mask = load_image(args.mask).rgb.mean(axis=2)
         regions = [(mask, weights), (1.0 - mask, args.style_outside)]
@@ -233,10 +230,10 @@ def _write_to_stdout(image, args) -> None:
 
 
 def _stylize_backend(args) -> str:
-    """tflite (the runtime) unless a model folder, a mask or --backend tf asks for TensorFlow."""
+    """tflite (the runtime) unless a model folder or --backend tf asks for TensorFlow."""
     if args.backend != "auto":
         return args.backend
-    return "tf" if args.model or args.mask else "tflite"
+    return "tf" if args.model else "tflite"
 
 
 def _command_styles(args) -> int:

@@ -1,7 +1,7 @@
 """The one-call API, :func:`stylize` and :func:`list_styles`, TensorFlow-free until a call needs it.
 
-With the bundled model and no per-pixel regions, images go through the runtime: LiteRT on the bundled
-int8 .tflite file (``pip install cin-style`` holds nothing else). A model folder of your own, regions, or
+With the bundled model (or any exported file) images go through the runtime: LiteRT on the bundled
+int8 .tflite file (``pip install cin-style`` holds nothing else). A model folder of your own or
 ``backend="tf"`` use the TensorFlow backend, which needs the ``[train]`` extra.
 """
 
@@ -50,9 +50,9 @@ def stylize(image: ImageSource, style: StyleSpec | None = None, *, model=None, p
       strength: 0 returns the photo, 1 (default) the full style; between, a blend.
       regions: different styles in different parts of the image, as a list of
         ``(mask, style)`` pairs (mask: path, PIL image or HxW array, white/1 where
-        that style applies; soft edges allowed). Replaces ``style``. Uses the
-        network's per-pixel style weights, so styles blend smoothly at edges
-        (TensorFlow backend).
+        that style applies; soft edges allowed). Replaces ``style``. The TensorFlow
+        backend blends the styles' gamma/beta per pixel; the runtime runs once per
+        region and cross-fades the outputs in the soft edges (the same inside regions).
       feather_px: Gaussian softening of the region masks, in pixels.
       style_scale: size of the style's strokes relative to the image. The network
         paints strokes of a fixed size in pixels, so on a 24 MP photo they would
@@ -63,7 +63,7 @@ def stylize(image: ImageSource, style: StyleSpec | None = None, *, model=None, p
         size looks like the same painting; use 1 for the finest texture at full
         resolution.
       backend: ``"auto"`` (default): the runtime (LiteRT) for the bundled model or a
-        ``tflite_model``, TensorFlow for a model folder or regions; ``"tflite"``;
+        ``tflite_model``, TensorFlow for a model folder; ``"tflite"``;
         ``"tf"`` (the float model; needs the ``[train]`` extra).
       tflite_model: a .tflite file made by ``cin-style export`` (default: the bundled one).
       num_threads: LiteRT threads (default: every CPU this process may use).
@@ -87,17 +87,14 @@ def stylize(image: ImageSource, style: StyleSpec | None = None, *, model=None, p
     if style is None and regions is None:
         raise StyleError("give a style (a name, an index, a blend or weights) or regions=[(mask, style), ...]")
     if backend == "auto":
-        backend = "tflite" if tflite_model is not None or (model is None and regions is None) else "tf"
+        backend = "tflite" if tflite_model is not None or model is None else "tf"
     if backend == "tflite":
         if model is not None:
             raise ValueError("model= is a TensorFlow model; with backend='tflite' pass tflite_model=PATH")
-        if regions is not None:
-            raise StyleError("regions need per-pixel style weights, which the runtime (.tflite) does not take; "
-                             "pass backend='tf' (needs the [train] extra)")
         path = bundled_runtime_path() if tflite_model is None else os.path.abspath(os.fspath(tflite_model))
         return _runtime(path, num_threads).stylize(image, style, preserve_color=preserve_color, strength=strength,
-                                                   style_scale=style_scale)
-    require_tensorflow("stylizing with a model folder, regions or backend='tf'")
+                                                   regions=regions, feather_px=feather_px, style_scale=style_scale)
+    require_tensorflow("stylizing with a model folder or backend='tf'")
     from cin_style.stylization.tf_backend import stylizer_for
 
     return stylizer_for(model).stylize(image, style, preserve_color=preserve_color, strength=strength,

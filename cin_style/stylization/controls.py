@@ -81,10 +81,41 @@ def _mask_array(mask, height: int, width: int, feather_px: float) -> np.ndarray:
         raise StyleError(f"mask of size {array.shape[1]}x{array.shape[0]} does not match the image "
                          f"({width}x{height})")
     if feather_px > 0:
-        import scipy.ndimage  # regions run on the TensorFlow backend, whose [train] extra brings scipy
-
-        array = scipy.ndimage.gaussian_filter(array, sigma=feather_px, mode="nearest").astype(np.float32)
+        array = gaussian_blur(array, feather_px)
     return array
+
+
+def gaussian_blur(array: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of a 2-D float array, edges extended (the kernel of ``scipy.ndimage.gaussian_filter`` with
+    ``mode="nearest"``, radius 4 sigma), separable, in numpy: the runtime has no scipy."""
+    radius = int(4.0 * float(sigma) + 0.5)
+    taps = np.arange(-radius, radius + 1, dtype=np.float64)
+    kernel = np.exp(-0.5 * (taps / float(sigma)) ** 2)
+    kernel = (kernel / kernel.sum()).astype(np.float32)
+    result = np.asarray(array, np.float32)
+    for axis in (0, 1):
+        size = result.shape[axis]
+        padded = np.pad(result, [(radius, radius) if a == axis else (0, 0) for a in range(2)], mode="edge")
+        blurred = np.zeros_like(result)
+        for offset, weight in enumerate(kernel):
+            blurred += weight * (padded[offset:offset + size] if axis == 0 else padded[:, offset:offset + size])
+        result = blurred
+    return result
+
+
+def region_masks(regions: Sequence[Region], height: int, width: int, feather_px: float = 8.0) -> list[np.ndarray]:
+    """Each region's feathered mask, [H, W] float32 (white / 1 = that region's style).
+
+    Raises:
+      StyleError: no regions, a mask of the wrong size, or pixels covered by no mask.
+    """
+    if not regions:
+        raise StyleError("regions is empty; give at least one (mask, style) pair")
+    masks = [_mask_array(mask, height, width, feather_px) for mask, _ in regions]
+    if np.any(sum(masks) <= 1e-6):
+        raise StyleError("some pixels are covered by no mask; add a background region (for example the "
+                         "inverse mask with another style)")
+    return masks
 
 
 def region_weights(regions: Sequence[Region], style_weights_of: Callable[[StyleSpec], np.ndarray], height: int,
@@ -100,14 +131,9 @@ def region_weights(regions: Sequence[Region], style_weights_of: Callable[[StyleS
     Raises:
       StyleError: a mask of the wrong size, or pixels covered by no mask.
     """
-    if not regions:
-        raise StyleError("regions is empty; give at least one (mask, style) pair")
-    total = sum(_mask_array(mask, height, width, feather_px)[..., None] * style_weights_of(style)[None, None, :]
-                for mask, style in regions)
+    masks = region_masks(regions, height, width, feather_px)
+    total = sum(mask[..., None] * style_weights_of(style)[None, None, :] for mask, (_, style) in zip(masks, regions))
     assert isinstance(total, np.ndarray)
-    if np.any(total.sum(axis=-1) <= 1e-6):
-        raise StyleError("some pixels are covered by no mask; add a background region (for example the "
-                         "inverse mask with another style)")
     return total.astype(np.float32)
 
 

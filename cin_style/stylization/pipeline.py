@@ -33,8 +33,9 @@ class Backend(Protocol):
         ...
 
     @property
-    def supports_regions(self) -> bool:
-        """Whether :meth:`stylize_array` takes per-pixel [H, W, N] weights (spatial blends)."""
+    def per_pixel_weights(self) -> bool:
+        """Whether :meth:`stylize_array` takes per-pixel [H, W, N] weights (regions blend gamma/beta per
+        pixel); otherwise regions blend one output per region with the same feathered masks."""
         ...
 
     def stylize_array(self, rgb: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -52,18 +53,33 @@ def stylize_with(backend: Backend, image: ImageSource, style: StyleSpec | None, 
     """
     loaded = load_image(image, backend.max_pixels)
     height, width = loaded.rgb.shape[:2]
-    if regions is not None:
-        if not backend.supports_regions:
-            raise StyleError(f"regions need per-pixel style weights, which the {type(backend).__name__} backend "
-                             "does not take")
-        weights = controls.region_weights(regions, lambda s: style_weights(s, backend.style_names), height, width,
-                                          feather_px)
-    elif style is None:
-        raise StyleError("give a style (a name, an index, a blend or weights) or regions=[(mask, style), ...]")
-    else:
-        weights = style_weights(style, backend.style_names)
     scale = controls.resolve_style_scale(style_scale, height, width)
-    output = controls.stylize_at_scale(backend.stylize_array, loaded.rgb, weights, scale, MIN_SIDE)
+    if regions is not None and not backend.per_pixel_weights:
+        output = _blend_region_outputs(backend, loaded.rgb, regions, feather_px, scale)
+    else:
+        if regions is not None:
+            weights = controls.region_weights(regions, lambda s: style_weights(s, backend.style_names), height,
+                                              width, feather_px)
+        elif style is None:
+            raise StyleError("give a style (a name, an index, a blend or weights) or regions=[(mask, style), ...]")
+        else:
+            weights = style_weights(style, backend.style_names)
+        output = controls.stylize_at_scale(backend.stylize_array, loaded.rgb, weights, scale, MIN_SIDE)
     if preserve_color:
         output = controls.preserve_color(output, loaded.rgb)
     return to_pil(controls.apply_strength(output, loaded.rgb, strength), loaded.alpha)
+
+
+def _blend_region_outputs(backend: Backend, rgb: np.ndarray, regions: Sequence[Region], feather_px: float,
+                          scale: float) -> np.ndarray:
+    """Regions on a backend without per-pixel weights: one run per region's style, blended by the same
+    feathered masks. Inside a region the result is that style's; in the soft edges the outputs cross-fade
+    (the TensorFlow backend blends gamma/beta there instead)."""
+    height, width = rgb.shape[:2]
+    masks = controls.region_masks(regions, height, width, feather_px)
+    total = np.zeros((height, width, 3), np.float32)
+    for mask, (_, style) in zip(masks, regions):
+        weights = style_weights(style, backend.style_names)
+        total += mask[..., None] * controls.stylize_at_scale(backend.stylize_array, rgb, weights, scale, MIN_SIDE)
+    coverage = np.sum(masks, axis=0)  # positive everywhere (region_masks checks)
+    return total / coverage[..., None]

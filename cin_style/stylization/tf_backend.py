@@ -63,7 +63,7 @@ class Stylizer:
                  stats_max_pixels: int = 1_048_576, progress: Callable[[int, int], None] | None = None) -> None:
         self.model = resolve_model(model)
         self.max_pixels = max_pixels
-        self.supports_regions = True
+        self.per_pixel_weights = True
         self.tile_above_pixels = tile_above_pixels
         self.tile_size = _multiple_of_4(tile_size, "tile_size")
         self.tile_margin = _multiple_of_4(tile_margin, "tile_margin")

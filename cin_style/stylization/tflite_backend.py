@@ -9,6 +9,7 @@ handled from the model's own tensor types.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -19,7 +20,7 @@ from cin_style.model.architecture import Architecture, pad_to_size_multiple
 from cin_style.model.bundled import bundled_runtime_path
 from cin_style.model.styles import StyleSpec, style_weights
 from cin_style.quiet_start import run_with_filtered_stderr
-from cin_style.stylization.controls import MIN_SIDE
+from cin_style.stylization.controls import MIN_SIDE, Region
 from cin_style.stylization.pipeline import stylize_with
 from cin_style.stylization.tflite_contract import INPUT_NAMES, OUTPUT_NAME, SIGNATURE_KEY, check_metadata, read_metadata
 
@@ -102,7 +103,7 @@ class TFLiteStylizer:
             self.style_names = [str(i) for i in range(self.num_styles)]
         self.max_pixels = max_pixels
         self.max_work_pixels = max_work_pixels
-        self.supports_regions = False  # the exported signature takes one weight per style
+        self.per_pixel_weights = False  # the exported signature takes one weight per style
         # LiteRT creates its XNNPACK delegate on the first run and announces it on stderr: run a tiny image
         # now, with that line filtered out (quiet_start), so no call prints anything.
         blank = np.full((MIN_SIDE, MIN_SIDE, 3), 0.5, np.float32)
@@ -149,10 +150,12 @@ class TFLiteStylizer:
         scale, zero_point = detail["quantization"]
         return dequantize(values, scale, zero_point)
 
-    def stylize(self, image: ImageSource, style: StyleSpec, *, preserve_color: bool = False, strength: float = 1.0,
+    def stylize(self, image: ImageSource, style: StyleSpec | None, *, preserve_color: bool = False,
+                strength: float = 1.0, regions: Sequence[Region] | None = None, feather_px: float = 8.0,
                 style_scale: float | str = "auto") -> Image.Image:
-        """Like :func:`cin_style.stylize` (no ``regions``); returns a PIL image of the input's size."""
-        return stylize_with(self, image, style, preserve_color=preserve_color, strength=strength,
-                            style_scale=style_scale)
+        """Like :func:`cin_style.stylize`; returns a PIL image of the input's size. ``regions`` run the
+        network once per region's style and blend the outputs by the feathered masks."""
+        return stylize_with(self, image, style, preserve_color=preserve_color, strength=strength, regions=regions,
+                            feather_px=feather_px, style_scale=style_scale)
 
     __call__ = stylize

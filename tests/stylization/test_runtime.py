@@ -39,14 +39,16 @@ def test_the_bundled_model_stylizes_without_tensorflow(tmp_path):
         outputs = [cin_style.stylize(photo, "starry_night"), cin_style.stylize(photo, 3, strength=0.5),
                    cin_style.stylize(photo, {{names[0]: 0.5, names[1]: 0.5}}, preserve_color=True, style_scale=2),
                    cin_style.stylize(np.load(folder + "/photo16.npy"), "great_wave"),
-                   cin_style.stylize(np.load(folder + "/alpha.npy"), "udnie")]
-        print([o.size for o in outputs], outputs[-1].mode)
+                   cin_style.stylize(np.load(folder + "/alpha.npy"), "udnie"),
+                   cin_style.stylize(photo, regions=[(np.tri(40, 52, dtype=np.float32), "the_kiss"),
+                                                     (1 - np.tri(40, 52, dtype=np.float32), 2)])]
+        print([o.size for o in outputs], outputs[4].mode)
         assert main(["stylize", photo, "--style", "the_scream=0.7,udnie=0.3", "-o", folder + "/out.jpg"]) == 0
         assert main(["styles"]) == 0
         print("heavy:", sorted(m for m in ("tensorflow", "tf_keras", "keras", "scipy") if m in sys.modules))
     """)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "[(52, 40), (52, 40), (52, 40), (52, 40), (52, 40)] RGBA" in result.stdout
+    assert "[(52, 40), (52, 40), (52, 40), (52, 40), (52, 40), (52, 40)] RGBA" in result.stdout
     assert "heavy: []" in result.stdout
     assert "starry_night" in result.stdout and (tmp_path / "out.jpg").exists()
     assert result.stderr == ""  # nothing printed on a healthy machine
@@ -66,7 +68,7 @@ def test_without_tensorflow_the_features_that_need_it_name_the_extra(tmp_path):
         print("exit", code)
     """)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "API: stylizing with a model folder, regions or backend='tf' needs TensorFlow" in result.stdout
+    assert "API: stylizing with a model folder or backend='tf' needs TensorFlow" in result.stdout
     assert "pip install 'cin-style[train]'" in result.stdout
     assert "exit 2" in result.stdout
     assert "cin-style train: error: cin-style train needs TensorFlow" in result.stderr
@@ -107,3 +109,25 @@ def test_the_runtime_refuses_working_images_it_would_need_gigabytes_for():
     with pytest.raises(cin_style.ImageError, match="more than the runtime stylizes in one piece"):
         stylizer.stylize(photo, 0, style_scale=1)
     assert stylizer.stylize(photo, 0, style_scale=2).size == (96, 80)  # at half the size it fits
+
+
+def test_regions_on_the_runtime_match_each_style_inside_and_the_float_model_overall():
+    """The runtime runs once per region and cross-fades in the feathered edge; inside a region the result is
+    that style's own picture. The TensorFlow backend blends gamma/beta per pixel with instance-norm statistics
+    shared by the regions, a different function: 22.2 dB apart on this photo, the same look side by side."""
+    from cin_style.stylization.tf_backend import Stylizer
+
+    photo = Image.open(__file__.rsplit("tests", 1)[0] + "assets/examples/coffee.png").convert("RGB")
+    photo = photo.resize((144, 96), Image.LANCZOS)
+    mask = np.zeros((96, 144), np.float32)
+    mask[:, :72] = 1.0
+    regions = [(mask, "starry_night"), (1.0 - mask, "great_wave")]
+    blended = np.asarray(cin_style.stylize(photo, regions=regions, feather_px=4), float)
+    left = np.asarray(cin_style.stylize(photo, "starry_night"), float)
+    right = np.asarray(cin_style.stylize(photo, "great_wave"), float)
+    np.testing.assert_array_equal(blended[:, :50], left[:, :50])  # beyond 4 sigma of the edge: exactly one style
+    np.testing.assert_array_equal(blended[:, 94:], right[:, 94:])
+    edge, low, high = blended[:, 66:78], np.minimum(left, right)[:, 66:78], np.maximum(left, right)[:, 66:78]
+    assert np.all(edge >= low - 1) and np.all(edge <= high + 1)  # a cross-fade of the two
+    float_blend = Stylizer().stylize(photo, None, regions=regions, feather_px=4)
+    assert _psnr(blended, float_blend) > 19
