@@ -261,6 +261,7 @@ def _machine_facts() -> dict:
     from cin_style import __version__
     from cin_style.model.bundled import bundled_runtime_path
     from cin_style.stylization.tflite_backend import usable_cpu_count
+    from cin_style.stylization.tflite_contract import read_metadata
 
     def version(distribution: str) -> str | None:
         try:
@@ -279,10 +280,7 @@ def _machine_facts() -> dict:
         runtime_path: str | None = bundled_runtime_path()
     except CinStyleError:
         runtime_path = None
-    metadata_file = None
-    if runtime_path:
-        with open(runtime_path + ".json", encoding="utf-8") as handle:
-            metadata_file = json.load(handle)
+    metadata_file = read_metadata(runtime_path) if runtime_path else None
     tensorflow = version("tensorflow")
     return {
         "cin_style": __version__, "python": platform.python_version(), "platform": platform.platform(),
