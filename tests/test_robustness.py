@@ -49,6 +49,19 @@ def test_zero_byte_file(write):
         load_image(write("empty.jpg", b""))
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_pipes_and_devices_are_refused_without_waiting(tmp_path):
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer comes
+    with pytest.raises(ImageError, match="not a regular file"):
+        load_image(str(fifo))
+    if os.path.exists("/dev/zero"):
+        device = tmp_path / "zero.jpg"
+        device.symlink_to("/dev/zero")
+        with pytest.raises(ImageError, match="not a regular file"):
+            load_image(str(device))
+
+
 def test_truncated_files(write):
     rng = np.random.default_rng(0)
     image = Image.fromarray(rng.integers(0, 255, (64, 64, 3), np.uint8))

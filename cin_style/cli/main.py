@@ -202,8 +202,10 @@ def _stylize_inputs(args) -> int:
                 failures.append((path, exc))
     progress.close()
     for path, error in failures:
-        records[path].update(error=str(error), output=None)
-        print(f"cin-style: failed: {path}: {error}", file=sys.stderr)
+        message = str(error)
+        records[path].update(error=message, output=None)
+        named = message if message.startswith(f"{path}:") else f"{path}: {message}"
+        print(f"cin-style: failed: {named}", file=sys.stderr)
     if args.json:
         for record in records.values():
             print(json.dumps(record))

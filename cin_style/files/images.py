@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 import warnings
 
 import numpy as np
@@ -93,6 +94,8 @@ def _open_file(path: str, max_pixels: int) -> Image.Image:
         raise ImageError(f"{path}: no such file")
     if os.path.isdir(path):
         raise ImageError(f"{path}: is a directory, not an image file")
+    if not stat.S_ISREG(os.stat(path).st_mode):  # opening a pipe would wait for a writer forever
+        raise ImageError(f"{path}: not a regular file (a pipe, device or socket); give an image file")
     if os.path.getsize(path) == 0:
         raise ImageError(f"{path}: empty file (0 bytes)")
     try:
