@@ -36,7 +36,8 @@ from cin_style.export.calibration import (DEFAULT_ACTIVATION_RANGES, PER_TENSOR_
 from cin_style.stylization.controls import BORDER_MARGIN
 from cin_style.errors import ModelError
 from cin_style.model.format import CinModel
-from cin_style.stylization.tflite_contract import METADATA_FORMAT, METADATA_VERSION, SIGNATURE_KEY, metadata_path
+from cin_style.stylization.tflite_contract import (METADATA_FORMAT, METADATA_VERSION, SIGNATURE_KEY, content_digest,
+                                                   metadata_path)
 from cin_style.model.architecture import SIZE_MULTIPLE, pad_to_size_multiple
 from cin_style.export.network import export_network
 
@@ -253,6 +254,7 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
                                            "float32 >= 0, positive sum (divided by the sum inside)"),
                          "stylized": "uint8 0..255" if uint8_io else "float32 0..1"},
         "size_bytes": len(content),
+        "sha256": content_digest(content),
     }
     path = os.fspath(path)
     for target, data in ((path, content), (metadata_path(path), json.dumps(metadata, indent=2).encode())):

@@ -22,7 +22,8 @@ from cin_style.model.styles import StyleSpec, style_weights
 from cin_style.quiet_start import run_with_filtered_stderr
 from cin_style.stylization.controls import MIN_SIDE, Region
 from cin_style.stylization.pipeline import stylize_with
-from cin_style.stylization.tflite_contract import INPUT_NAMES, OUTPUT_NAME, SIGNATURE_KEY, check_metadata, read_metadata
+from cin_style.stylization.tflite_contract import (INPUT_NAMES, OUTPUT_NAME, SIGNATURE_KEY, check_metadata,
+                                                   read_checked_model, read_metadata)
 
 __all__ = ["TFLiteStylizer", "quantize", "dequantize", "DEFAULT_MAX_WORK_PIXELS"]
 
@@ -83,8 +84,10 @@ class TFLiteStylizer:
         self.path = bundled_runtime_path() if path is None else os.fspath(path)
         if not os.path.isfile(self.path):
             raise ModelError(f"{self.path}: no such TFLite model")
+        self.metadata = read_metadata(self.path)
+        content = read_checked_model(self.path, self.metadata)
         try:
-            self._interpreter = Interpreter(model_path=self.path, num_threads=num_threads)
+            self._interpreter = Interpreter(model_content=content, num_threads=num_threads)
             self._runner = self._interpreter.get_signature_runner(SIGNATURE_KEY)
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{self.path}: not a loadable cin-style TFLite model ({exc})") from exc
@@ -95,7 +98,6 @@ class TFLiteStylizer:
         self._style_detail = inputs["style_weights"]
         self._output_detail = self._runner.get_output_details()[OUTPUT_NAME]
         self.num_styles = int(inputs["style_weights"]["shape"][-1])
-        self.metadata = read_metadata(self.path)
         self.architecture: Architecture | None = None
         if self.metadata is not None:
             self.style_names, self.architecture = check_metadata(self.metadata, self.path, self.num_styles)

@@ -9,6 +9,7 @@ metadata: format, style names, architecture, I/O types and value ranges.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -16,7 +17,7 @@ from cin_style.errors import ModelError
 from cin_style.model.architecture import Architecture
 
 __all__ = ["SIGNATURE_KEY", "INPUT_NAMES", "OUTPUT_NAME", "METADATA_FORMAT", "METADATA_VERSION", "metadata_path",
-           "read_metadata", "check_metadata"]
+           "read_metadata", "check_metadata", "read_checked_model", "content_digest"]
 
 SIGNATURE_KEY = "serving_default"
 INPUT_NAMES = ("image", "style_weights")
@@ -42,11 +43,51 @@ def read_metadata(tflite_path: str) -> dict | None:
         raise ModelError(f"{path}: unreadable metadata ({exc})") from exc
 
 
+def content_digest(content: bytes) -> str:
+    """The ``sha256`` the metadata records for the model file's bytes."""
+    return hashlib.sha256(content).hexdigest()
+
+
+def _check_header(metadata, path: str) -> None:
+    if not isinstance(metadata, dict):
+        raise ModelError(f"{path}: metadata must be a JSON object")
+    if metadata.get("format") != METADATA_FORMAT:
+        raise ModelError(f"{path}: \"format\" must be \"{METADATA_FORMAT}\", got {metadata.get('format')!r}")
+    version = metadata.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= METADATA_VERSION:
+        raise ModelError(f"{path}: \"format_version\" {version!r} is not one this cin-style reads "
+                         f"(1..{METADATA_VERSION}); upgrade cin-style or re-export the model")
+    if metadata.get("signature", SIGNATURE_KEY) != SIGNATURE_KEY:
+        raise ModelError(f"{path}: \"signature\" must be \"{SIGNATURE_KEY}\", got {metadata['signature']!r}")
+
+
+def read_checked_model(tflite_path: str, metadata: dict | None, max_bytes: int = 1 << 30) -> bytes:
+    """The bytes of ``tflite_path``, checked against its metadata before anything parses them.
+
+    The metadata's format fields are checked first; then the file's size (``size_bytes``) and digest
+    (``sha256``, where the exporter recorded it), so a damaged or swapped file is refused instead of
+    painting garbage. A file without metadata is read unchecked (its styles are numbered)."""
+    if metadata is not None:
+        _check_header(metadata, metadata_path(tflite_path))
+    size = os.path.getsize(tflite_path)
+    if size > max_bytes:
+        raise ModelError(f"{tflite_path}: {size} bytes is larger than any cin-style model (limit {max_bytes})")
+    if metadata is not None and "size_bytes" in metadata and metadata["size_bytes"] != size:
+        raise ModelError(f"{tflite_path}: {size} bytes, but its metadata says {metadata['size_bytes']!r} "
+                         "(damaged or replaced file); re-export it")
+    with open(tflite_path, "rb") as handle:
+        content = handle.read()
+    expected = None if metadata is None else metadata.get("sha256")
+    if expected is not None and (not isinstance(expected, str) or content_digest(content) != expected.lower()):
+        raise ModelError(f"{tflite_path}: its bytes do not match the metadata's sha256 (damaged or replaced "
+                         "file); re-export it")
+    return content
+
+
 def check_metadata(metadata, tflite_path: str, num_styles: int) -> tuple[list[str], Architecture]:
     """Style names and architecture from ``metadata``; a wrong field is a ModelError naming it."""
     path = metadata_path(tflite_path)
-    if not isinstance(metadata, dict):
-        raise ModelError(f"{path}: metadata must be a JSON object")
+    _check_header(metadata, path)
     styles = metadata.get("styles")
     if (not isinstance(styles, list) or not all(isinstance(s, dict) and isinstance(s.get("name"), str)
                                                  and s["name"] for s in styles)):

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,3 +132,48 @@ def test_regions_on_the_runtime_match_each_style_inside_and_the_float_model_over
     assert np.all(edge >= low - 1) and np.all(edge <= high + 1)  # a cross-fade of the two
     float_blend = Stylizer().stylize(photo, None, regions=regions, feather_px=4)
     assert _psnr(blended, float_blend) > 19
+
+
+def _copy_runtime(tmp_path, content_change=None, metadata_change=None):
+    with open(bundled_runtime_path(), "rb") as handle:
+        content = handle.read()
+    with open(bundled_runtime_path() + ".json") as handle:
+        metadata = json.load(handle)
+    if content_change:
+        content = content_change(content)
+    if metadata_change:
+        metadata_change(metadata)
+    path = tmp_path / "model.tflite"
+    path.write_bytes(content)
+    (tmp_path / "model.tflite.json").write_text(json.dumps(metadata))
+    return str(path)
+
+
+def _flip_middle(content: bytes) -> bytes:
+    middle = len(content) // 2  # inside the weights: still a valid flatbuffer, but not the model exported
+    return content[:middle] + bytes(b ^ 0xFF for b in content[middle:middle + 256]) + content[middle + 256:]
+
+
+@pytest.mark.parametrize("content_change, metadata_change, message", [
+    (_flip_middle, None, "do not match the metadata's sha256"),
+    (lambda c: c + b"\0" * 16, None, "its metadata says"),
+    (None, lambda m: m.update(format="something-else"), '"format" must be'),
+    (None, lambda m: m.update(format_version=99), '"format_version" 99'),
+    (None, lambda m: m.update(signature="other"), '"signature" must be'),
+])
+def test_a_damaged_or_foreign_runtime_file_is_refused_before_it_runs(tmp_path, content_change, metadata_change,
+                                                                     message):
+    from cin_style.stylization.tflite_backend import TFLiteStylizer
+
+    path = _copy_runtime(tmp_path, content_change, metadata_change)
+    with pytest.raises(cin_style.ModelError, match=message):
+        TFLiteStylizer(path)
+
+
+def test_the_shipped_runtime_files_record_their_digest():
+    from cin_style.stylization.tflite_contract import content_digest
+
+    android = Path(__file__).parents[2] / "android_demo" / "app" / "src" / "main" / "assets" / "cin_style_int8.tflite"
+    for path in (bundled_runtime_path(), str(android)):
+        with open(path, "rb") as handle, open(path + ".json") as meta:
+            assert json.load(meta)["sha256"] == content_digest(handle.read())
