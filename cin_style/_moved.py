@@ -48,7 +48,7 @@ def install() -> None:
         sys.meta_path.append(_MovedModuleFinder())
 
 
-def moved_attribute(package: str, name: str, homes: dict[str, str]):
+def moved_attribute(package: str, name: str, homes: dict[str, str]) -> object:
     """For a package's ``__getattr__``: ``name`` of the flat module this package replaced, taken from its
     new home in ``homes`` (name -> module), with a DeprecationWarning."""
     if name not in homes:

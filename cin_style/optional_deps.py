@@ -4,6 +4,7 @@ says, in one line, which extra to install."""
 from __future__ import annotations
 
 import importlib.util
+import types
 
 from cin_style.errors import MissingExtra
 
@@ -23,7 +24,7 @@ def require_tensorflow(feature: str) -> None:
         raise MissingExtra(f"{feature} needs TensorFlow, which the plain install leaves out: {TRAIN_EXTRA}")
 
 
-def import_tfmot(feature: str):
+def import_tfmot(feature: str) -> types.ModuleType:
     """The ``tensorflow_model_optimization`` module, needed by ``feature`` (named in the error)."""
     try:
         import tensorflow_model_optimization as tfmot

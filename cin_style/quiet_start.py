@@ -26,6 +26,10 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Callable
+from typing import TypeVar
+
+Result = TypeVar("Result")
 
 __all__ = ["start_tensorflow", "run_with_filtered_stderr", "drop_startup_noise"]
 
@@ -42,7 +46,7 @@ def drop_startup_noise(text: str) -> str:
     return "".join(line for line in text.splitlines(keepends=True) if not _NOISE.match(line.rstrip("\n")))
 
 
-def run_with_filtered_stderr(function):
+def run_with_filtered_stderr(function: Callable[[], Result]) -> Result:
     """Calls ``function()`` with file descriptor 2 captured; writes the captured text back to
     stderr without the start-up noise (all of it if ``function`` raises) and returns its result."""
     sys.stderr.flush()

@@ -101,3 +101,31 @@ def test_old_module_paths_import_with_a_deprecation_warning():
     assert Stylizer is new
     with pytest.warns(DeprecationWarning, match="cin_style.export.export_tflite moved"):
         from cin_style.export import export_tflite  # noqa: F401
+
+
+def _unannotated_public_functions() -> list[str]:
+    """``module:line name`` of every public function or method with a parameter or return left unannotated."""
+    found = []
+
+    def visit(node, path, public):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                visit(child, path, public and not child.name.startswith("_"))
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and public and (
+                    not child.name.startswith("_") or child.name in ("__init__", "__call__")):
+                arguments = child.args.posonlyargs + child.args.args + child.args.kwonlyargs
+                bare = [a.arg for a in arguments if a.annotation is None and a.arg not in ("self", "cls")]
+                if bare or (child.returns is None and child.name != "__init__"):
+                    found.append(f"{os.path.relpath(path, PACKAGE_DIR)}:{child.lineno} {child.name}")
+
+    for root, _, files in os.walk(PACKAGE_DIR):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                with open(os.path.join(root, name), encoding="utf-8") as handle:
+                    visit(ast.parse(handle.read()), os.path.join(root, name), True)
+    return found
+
+
+def test_the_public_api_is_annotated():
+    # the package ships py.typed: a user's type checker reads these signatures
+    assert _unannotated_public_functions() == []

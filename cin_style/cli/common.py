@@ -6,8 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+from collections.abc import Callable
+from typing import TypeAlias, TypeVar
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# The sub-command table each command module registers its parser in.
+SubCommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Number = TypeVar("Number", int, float)
 
 
 class UsageError(Exception):
@@ -18,9 +24,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
     """Descriptions as written; each option's default after its help."""
 
 
-def bounded(kind, low, high):
+def bounded(kind: Callable[[str], Number], low: Number, high: Number) -> Callable[[str], Number]:
     """An argparse type: a ``kind`` (int or float) number in [low, high], else a usage error naming the range."""
-    def parse(text: str):
+    def parse(text: str) -> Number:
         try:
             value = kind(text)
         except ValueError:
@@ -36,7 +42,7 @@ def comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-def add_parser(commands, name: str, help: str, description: str) -> argparse.ArgumentParser:
+def add_parser(commands: SubCommands, name: str, help: str, description: str) -> argparse.ArgumentParser:
     """A sub-command parser with the shared help layout; ``description``'s paragraphs are wrapped, its
     indented lines (examples) kept as written."""
     paragraphs = [p if p.startswith("  ") else textwrap.fill(p, 100) for p in description.split("\n\n")]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 
-from cin_style.cli.common import EXIT_OK, UsageError, add_parser, bounded, log_to_stderr
+from cin_style.cli.common import EXIT_OK, SubCommands, UsageError, add_parser, bounded, log_to_stderr
 
 NEGATABLE = {"equalize", "float-ends", "tensor-names", "uint8-io"}
 
 
-def register(commands) -> None:
+def register(commands: SubCommands) -> None:
     from argparse import BooleanOptionalAction
 
     from cin_style.export.calibration import DEFAULT_ACTIVATION_RANGES
@@ -84,7 +85,7 @@ def _calibration_photos(args) -> list[str]:
     return photos
 
 
-def run_export(args) -> int:
+def run_export(args: argparse.Namespace) -> int:
     import numpy as np
 
     from cin_style.export.tflite import export_tflite, representative_images

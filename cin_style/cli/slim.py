@@ -3,15 +3,16 @@ with the perceptual losses plus distillation against the full model."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
-from cin_style.cli.common import EXIT_OK, EXIT_SOME_FAILED, UsageError, add_parser, bounded, log_to_stderr
+from cin_style.cli.common import EXIT_OK, EXIT_SOME_FAILED, SubCommands, UsageError, add_parser, bounded, log_to_stderr
 
 NEGATABLE: set[str] = set()
 
 
-def register(commands) -> None:
+def register(commands: SubCommands) -> None:
     parser = add_parser(
         commands, "slim", help="derive a slim width-alpha model for phones and distil it",
         description="Prune a trained model to a slim width-alpha variant and fine-tune it with the perceptual "
@@ -62,7 +63,7 @@ def _preflight(args) -> None:
             raise UsageError(f"{flag} {folder}: no such folder")
 
 
-def run_slim(args) -> int:
+def run_slim(args: argparse.Namespace) -> int:
     from cin_style.model.format import save_model
     from cin_style.slim.prune import describe, prune_model
     from cin_style.stylization.tf_backend import resolve_model

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from cin_style.cli.common import EXIT_OK, EXIT_SOME_FAILED, UsageError, add_parser, bounded, comma_list
+from cin_style.cli.common import EXIT_OK, EXIT_SOME_FAILED, SubCommands, UsageError, add_parser, bounded, comma_list
+
+if TYPE_CHECKING:
+    from cin_style.train.trainer import TrainConfig
 
 DEFAULT_STYLE_LAYERS = "conv1_2,conv2_2,conv3_3,conv4_3"
 NEGATABLE: set[str] = set()
 
 
-def register(commands) -> None:
+def register(commands: SubCommands) -> None:
     parser = add_parser(
         commands, "train", help="train a multi-style model on your photos and paintings",
         description="Train one network for N styles (one per style image) on a folder of photos, with VGG "
@@ -107,7 +112,7 @@ def _parse_strengths(items: list[str]) -> dict[str, float]:
     return strengths
 
 
-def config_from_args(args):
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
     from cin_style.train.losses import LossConfig
     from cin_style.train.trainer import TrainConfig
 
@@ -134,7 +139,7 @@ def config_from_args(args):
         jit_compile=args.jit_compile)
 
 
-def run_train(args) -> int:
+def run_train(args: argparse.Namespace) -> int:
     from cin_style.train.trainer import TrainingDiverged, train
 
     try:

@@ -31,8 +31,18 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+# A representative dataset: each call yields the same samples, {"image": [1, S, S, 3], "style_weights": [1, N]}.
+CalibrationSamples = Callable[[], Iterator[dict[str, np.ndarray]]]
+# How activation ranges are chosen: "mse", "calibrator" (None too) or a quantile in (0.5, 1] (number or text).
+ActivationRanges = Union[str, float, None]
 
 #: The default calibration photos (package data): six freely licensed photos at a 320 px short side.
 CALIBRATION_PHOTOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "calibration_photos")
@@ -61,7 +71,7 @@ DEFAULT_ACTIVATION_RANGES = "mse"
 PER_TENSOR_DENSE = True
 
 
-def calibrate_only(converter, max_samples: int | None = None) -> bytes:
+def calibrate_only(converter: tf.lite.TFLiteConverter, max_samples: int | None = None) -> bytes:
     """The float model with every tensor's calibrated min/max recorded (the converter's
     ``_experimental_calibrate_only`` mode; ``converter`` is set up for int8). ``max_samples``
     limits the calibration to the first samples, where the ranges are replaced anyway."""
@@ -107,7 +117,8 @@ class _TensorReader:
             yield index, interpreter.get_tensor(index).reshape(-1)
 
 
-def quantile_ranges(calibrated: bytes, samples, quantiles) -> dict[float, dict[int, tuple[float, float]]]:
+def quantile_ranges(calibrated: bytes, samples: CalibrationSamples,
+                    quantiles: Iterable[float]) -> dict[float, dict[int, tuple[float, float]]]:
     """Per-tensor ranges: over samples, the lowest ``1 - q`` and highest ``q`` quantile of each
     tensor's values within one sample, for each ``q`` in ``quantiles`` (one pass over the samples).
 
@@ -173,8 +184,8 @@ def _candidate_ranges(low: float, high: float, steps: int = 64) -> tuple[np.ndar
     return np.minimum(lows, 0.0), np.maximum(highs, 0.0)
 
 
-def mse_ranges(calibrated: bytes, samples, power: float = MSE_RANGE_POWER, subsample: int = MSE_SUBSAMPLE,
-               seed: int = 0) -> dict[int, tuple[float, float]]:
+def mse_ranges(calibrated: bytes, samples: CalibrationSamples, power: float = MSE_RANGE_POWER,
+               subsample: int = MSE_SUBSAMPLE, seed: int = 0) -> dict[int, tuple[float, float]]:
     """Per-tensor ranges with the least quantization error, weighing every calibration sample alike.
 
     Two passes over ``samples``: the first measures each tensor's min/max, the second scores
@@ -233,7 +244,7 @@ def with_ranges(calibrated: bytes, ranges: dict[int, tuple[float, float]]) -> by
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model_object))
 
 
-def float_nodes(calibrated: bytes, layers=(), outputs: bool = False) -> list[str]:
+def float_nodes(calibrated: bytes, layers: Sequence[str] = (), outputs: bool = False) -> list[str]:
     """Output tensor names of the ops to keep in float in a calibrated model: those of the Keras
     ``layers`` (names; the converter names their tensors ``<model>/<layer>/<op>``) and, with
     ``outputs``, the ops that write the model's outputs. Raises ValueError for a layer with no op."""
@@ -253,7 +264,7 @@ def float_nodes(calibrated: bytes, layers=(), outputs: bool = False) -> list[str
     return nodes
 
 
-def quantize_calibrated(calibrated: bytes, uint8_io: bool = False, float_layers=(),
+def quantize_calibrated(calibrated: bytes, uint8_io: bool = False, float_layers: Sequence[str] = (),
                         float_outputs: bool = False) -> bytes:
     """Int8 model from a calibrated one (the converter's own MLIR quantizer), float or uint8 I/O.
 
@@ -271,8 +282,10 @@ def quantize_calibrated(calibrated: bytes, uint8_io: bool = False, float_layers=
                                denylisted_nodes=nodes or None, disable_per_channel_for_dense_layers=PER_TENSOR_DENSE))
 
 
-def quantize_with_ranges(converter, samples, ranges: str | float | None = DEFAULT_ACTIVATION_RANGES,
-                         uint8_io: bool = False, float_layers=(), float_outputs: bool = False) -> bytes:
+def quantize_with_ranges(converter: tf.lite.TFLiteConverter, samples: CalibrationSamples,
+                         ranges: ActivationRanges = DEFAULT_ACTIVATION_RANGES,
+                         uint8_io: bool = False, float_layers: Sequence[str] = (),
+                         float_outputs: bool = False) -> bytes:
     """Int8 model from ``converter`` (set up for int8 with ``samples`` as its representative
     dataset) with activation ranges chosen by ``ranges`` (see :func:`check_activation_ranges`):
     ``"mse"`` (:func:`mse_ranges`), a quantile q (:func:`quantile_ranges`) or ``"calibrator"``
@@ -289,7 +302,7 @@ def quantize_with_ranges(converter, samples, ranges: str | float | None = DEFAUL
     return quantize_calibrated(calibrated, uint8_io, float_layers, float_outputs)
 
 
-def check_activation_ranges(ranges) -> str | float:
+def check_activation_ranges(ranges: ActivationRanges) -> str | float:
     """``ranges`` as :func:`quantize_with_ranges` takes it: ``"mse"``, ``"calibrator"`` (None
     too) or a quantile in (0.5, 1] (a number or its text); anything else raises ValueError."""
     if ranges is None or ranges == "calibrator":
@@ -305,7 +318,7 @@ def check_activation_ranges(ranges) -> str | float:
     return quantile
 
 
-def describe_activation_ranges(ranges) -> str:
+def describe_activation_ranges(ranges: ActivationRanges) -> str:
     """The metadata's words for ``ranges``."""
     ranges = check_activation_ranges(ranges)
     if ranges == "mse":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import tf_keras
 
+from cin_style.export.calibration import CalibrationSamples
 from cin_style.model.format import CinModel
 from cin_style.model.layers import InstanceMoments
 from cin_style.model.network import build_transform_network
@@ -13,7 +14,8 @@ from cin_style.model.network import build_transform_network
 __all__ = ["export_network", "equalize_channel_scales"]
 
 
-def export_network(model: CinModel, equalize_with=None, layout: str = "fast"):
+def export_network(model: CinModel, equalize_with: CalibrationSamples | None = None,
+                   layout: str = "fast") -> tf_keras.Model:
     """The network used for export: ``model.network``'s function in TFLite-friendly ops.
 
     Args:
@@ -30,7 +32,7 @@ def export_network(model: CinModel, equalize_with=None, layout: str = "fast"):
     return network
 
 
-def equalize_channel_scales(model: CinModel, network, samples) -> list[np.ndarray]:
+def equalize_channel_scales(model: CinModel, network: tf_keras.Model, samples: CalibrationSamples) -> list[np.ndarray]:
     """Rescales every conv's output channels to a typical standard deviation of 1.
 
     Each convolution feeds an instance norm, which divides every channel by its

@@ -13,12 +13,16 @@ rounding, and converted to a fully integer TFLite model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import tf_keras as keras
 
 from cin_style.model import layers as cin_layers
 from cin_style.train.distillation import distill_outputs
+from cin_style.export.calibration import CalibrationSamples
 from cin_style.export.network import export_network
+from cin_style.model.format import CinModel
 from cin_style.model.architecture import pad_to_size_multiple
 from cin_style.optional_deps import import_tfmot
 
@@ -30,29 +34,29 @@ _qk = import_tfmot("quantization-aware training").quantization.keras
 class NoQuantizeConfig(_qk.QuantizeConfig):  # type: ignore[name-defined]
     """For layers that only move values (padding, cropping, upsampling): no quantizers."""
 
-    def get_weights_and_quantizers(self, layer):
+    def get_weights_and_quantizers(self, layer: keras.layers.Layer) -> list:
         return []
 
-    def get_activations_and_quantizers(self, layer):
+    def get_activations_and_quantizers(self, layer: keras.layers.Layer) -> list:
         return []
 
-    def set_quantize_weights(self, layer, quantize_weights):
+    def set_quantize_weights(self, layer: keras.layers.Layer, quantize_weights: list) -> None:
         pass
 
-    def set_quantize_activations(self, layer, quantize_activations):
+    def set_quantize_activations(self, layer: keras.layers.Layer, quantize_activations: list) -> None:
         pass
 
-    def get_output_quantizers(self, layer):
+    def get_output_quantizers(self, layer: keras.layers.Layer) -> list:
         return []
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {}
 
 
 class CINQuantizeConfig(NoQuantizeConfig):
     """Conditional instance norm: its output is fake-quantized to 8 bits (asymmetric, per tensor)."""
 
-    def get_output_quantizers(self, layer):
+    def get_output_quantizers(self, layer: keras.layers.Layer) -> list:
         return [_qk.quantizers.MovingAverageQuantizer(num_bits=8, per_axis=False, symmetric=False,
                                                       narrow_range=False)]
 
@@ -64,7 +68,8 @@ _MOVING_LAYERS = (cin_layers.ReflectionPad, cin_layers.PadToMultiple, cin_layers
 _UNQUANTIZED_LAYERS = _MOVING_LAYERS + (cin_layers.ContrastStandardization,)
 
 
-def quantization_aware_network(model, equalize_with=None, layout: str = "plain") -> keras.Model:
+def quantization_aware_network(model: CinModel, equalize_with: CalibrationSamples | None = None,
+                               layout: str = "plain") -> keras.Model:
     """The model's export network wrapped with fake-quantizers (same function before training).
 
     ``equalize_with``: calibration samples for :func:`cin_style.export.network.equalize_channel_scales`;
@@ -90,8 +95,10 @@ def quantization_aware_network(model, equalize_with=None, layout: str = "plain")
         return _qk.quantize_apply(_qk.quantize_annotate_model(annotated))
 
 
-def finetune_quantization_aware(model, crops: np.ndarray, steps: int = 200, learning_rate: float = 1e-4,
-                                seed: int = 0, log=None, equalize_with=None, layout: str = "plain") -> keras.Model:
+def finetune_quantization_aware(model: CinModel, crops: np.ndarray, steps: int = 200, learning_rate: float = 1e-4,
+                                seed: int = 0, log: Callable[[str], None] | None = None,
+                                equalize_with: CalibrationSamples | None = None,
+                                layout: str = "plain") -> keras.Model:
     """Fine-tunes the quantization-aware network to match the float model's outputs.
 
     Args:

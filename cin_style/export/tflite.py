@@ -26,13 +26,15 @@ import dataclasses
 import json
 import os
 import warnings
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from cin_style.files.atomic import atomic_write
-from cin_style.export.calibration import (DEFAULT_ACTIVATION_RANGES, PER_TENSOR_DENSE, check_activation_ranges,
-                                  describe_activation_ranges, quantize_with_ranges)
+from cin_style.export.calibration import (DEFAULT_ACTIVATION_RANGES, PER_TENSOR_DENSE, ActivationRanges,
+                                          CalibrationSamples, check_activation_ranges, describe_activation_ranges,
+                                          quantize_with_ranges)
 from cin_style.stylization.controls import BORDER_MARGIN
 from cin_style.errors import ModelError
 from cin_style.model.format import CinModel
@@ -76,7 +78,8 @@ class _ServingModule(tf.Module):
                              tf.TensorSpec([1, num_styles], tf.float32, name="style_weights")])
 
 
-def representative_images(photos, num_styles: int, size: int = 256, per_photo_styles: int | None = None, seed=0):
+def representative_images(photos: Sequence[str], num_styles: int, size: int = 256,
+                          per_photo_styles: int | None = None, seed: int = 0) -> CalibrationSamples:
     """Calibration samples: every photo crossed with every style (one-hot), plus blends.
 
     Yields dicts ``{"image": [1, size, size, 3], "style_weights": [1, N]}``.
@@ -98,7 +101,8 @@ def representative_images(photos, num_styles: int, size: int = 256, per_photo_st
     return generate
 
 
-def _converter(model: CinModel, mode: str, representative, uint8_io: bool, network):
+def _converter(model: CinModel, mode: str, representative: CalibrationSamples | None, uint8_io: bool,
+               network: tf.keras.Model) -> tf.lite.TFLiteConverter:
     module = _ServingModule(network, model.num_styles)
     concrete = module.serve.get_concrete_function()
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], module)
@@ -152,10 +156,11 @@ def _io_spec(content: bytes) -> dict:
     return spec
 
 
-def export_tflite(model: CinModel, path, mode: str = "float32", *, representative=None,
-                  uint8_io: bool = False, qat_steps: int = 0, qat_crops=None, equalize: bool = True,
-                  layout: str = "fast", activation_ranges: str | float | None = DEFAULT_ACTIVATION_RANGES,
-                  float_ends: bool = False, tensor_names: bool = True, log=None) -> dict:
+def export_tflite(model: CinModel, path: str, mode: str = "float32", *,
+                  representative: CalibrationSamples | None = None, uint8_io: bool = False, qat_steps: int = 0,
+                  qat_crops: np.ndarray | None = None, equalize: bool = True, layout: str = "fast",
+                  activation_ranges: ActivationRanges = DEFAULT_ACTIVATION_RANGES, float_ends: bool = False,
+                  tensor_names: bool = True, log: Callable[[str], None] | None = None) -> dict:
     """Writes ``model`` as a TFLite flatbuffer at ``path`` and its metadata at ``path`` + ``.json``.
 
     Args:
@@ -204,7 +209,7 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
     if mode != "int8" or qat_steps:
         activation_ranges = None  # quantization-aware training learns its own ranges
     equalize = bool(equalize and mode == "int8")
-    if equalize and representative is None:
+    if mode == "int8" and representative is None:
         raise ValueError("int8 export needs representative (calibration) samples")
     if qat_steps:
         if mode != "int8" or qat_crops is None:
@@ -223,7 +228,8 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
             converter = _converter(model, mode, representative, uint8_io, network)
             if activation_ranges is None or (activation_ranges == "calibrator" and not float_layers):
                 content = converter.convert()
-            else:
+            else:  # int8 post-training quantization, whose samples were checked above
+                assert representative is not None
                 content = quantize_with_ranges(converter, representative, activation_ranges, uint8_io, float_layers,
                                                float_outputs=bool(float_layers))
     except Exception as exc:  # the converter's own errors are long MLIR dumps
@@ -263,7 +269,7 @@ def export_tflite(model: CinModel, path, mode: str = "float32", *, representativ
     return metadata
 
 
-def export_runtime_model(model: CinModel, path, log=None) -> dict:
+def export_runtime_model(model: CinModel, path: str, log: Callable[[str], None] | None = None) -> dict:
     """The runtime's recipe, used for the bundled model (``tools/package_model.py``): int8 with float ends,
     the fast layout, only the inputs' and outputs' tensor names, calibrated on the package's example
     photos (16 x every style plus blends, 256 px crops). Returns the metadata."""

@@ -16,6 +16,10 @@ import os
 import socket
 import sys
 import tempfile
+from collections.abc import Iterator
+
+from cin_style.files import PathLike
+from typing import BinaryIO
 
 __all__ = ["atomic_write", "ordinary_mode", "rename_no_replace", "exchange"]
 
@@ -117,7 +121,8 @@ def _process_runs(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def atomic_write(path, suffix: str = "", *, overwrite: bool = True):
+def atomic_write(path: PathLike, suffix: str = "", *,
+                 overwrite: bool = True) -> Iterator[BinaryIO]:
     """Context manager yielding a binary handle; on success the data replaces ``path`` at once.
 
     With ``overwrite=False`` an existing ``path``, even one created while the data was being written,

@@ -18,6 +18,7 @@ from PIL import TiffImagePlugin, WebPImagePlugin  # noqa: F401
 
 from typing import Union
 
+from cin_style.files import PathLike
 from cin_style.files.atomic import atomic_write
 from cin_style.errors import ImageError
 
@@ -28,9 +29,6 @@ __all__ = ["PathLike", "ImageSource", "LoadedImage", "load_image", "open_image_f
 #: refuses files over 2 x ``PIL.Image.MAX_IMAGE_PIXELS`` (about 179 million) on its own.
 DEFAULT_MAX_PIXELS = 150_000_000
 
-#: File extensions treated as images when a folder is given.
-#: A file path.
-PathLike = Union[str, "os.PathLike[str]"]
 #: What every image argument accepts: a file path, a PIL image, or a numpy array (HxW, HxWx3, HxWx4;
 #: uint8, uint16 or float in [0, 1]), or an image :func:`load_image` already read.
 ImageSource = Union[str, "os.PathLike[str]", Image.Image, np.ndarray, "LoadedImage"]

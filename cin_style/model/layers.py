@@ -7,6 +7,8 @@ tf_keras layers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
@@ -49,7 +51,7 @@ class ConditionalInstanceNorm(keras.layers.Layer):
         self.centered = bool(centered)
         self.scaled_epsilon = bool(scaled_epsilon)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Sequence[tf.TensorShape]) -> None:
         feature_shape = input_shape[0]
         channels = int(feature_shape[-1])
         self.gamma = self.add_weight(
@@ -58,16 +60,17 @@ class ConditionalInstanceNorm(keras.layers.Layer):
             name="beta", shape=(self.num_styles, channels), initializer="zeros", trainable=True)
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
         features, style_weights, *extra = inputs
         if self.scaled_epsilon:
             epsilon_scale, = extra
             return ops.conditional_instance_norm(features, style_weights, self.gamma, self.beta,
                                                  self.epsilon * epsilon_scale, centered=self.centered)
         return ops.conditional_instance_norm(features, style_weights, self.gamma, self.beta, self.epsilon,
-                                             centered=self.centered, moments=extra or None)
+                                             centered=self.centered,
+                                             moments=(extra[0], extra[1]) if extra else None)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "num_styles": self.num_styles, "epsilon": self.epsilon,
                 "centered": self.centered, "scaled_epsilon": self.scaled_epsilon}
 
@@ -76,7 +79,7 @@ class ConditionalInstanceNorm(keras.layers.Layer):
 class InstanceMoments(keras.layers.Layer):
     """Per-example, per-channel (mean, variance) of [B, H, W, C] features, each [B, 1, 1, C] float32."""
 
-    def call(self, x):
+    def call(self, x: tf.Tensor) -> tf.Tensor:
         return list(ops.instance_moments(x))
 
 
@@ -101,7 +104,7 @@ class ContrastStandardization(keras.layers.Layer):
         super().__init__(**kwargs)
         self.epsilon = float(epsilon)
 
-    def call(self, x):
+    def call(self, x: tf.Tensor) -> tf.Tensor:
         centered = x - tf.reduce_mean(x, axis=[1, 2], keepdims=True)
         # Spatial mean first, then over the 3 channels: XNNPACK reduces over H, W.
         variance = tf.reduce_mean(tf.reduce_mean(centered * centered, axis=[1, 2], keepdims=True), axis=3,
@@ -109,7 +112,7 @@ class ContrastStandardization(keras.layers.Layer):
         scale = tf.math.rsqrt(variance + self.epsilon)
         return [centered * scale, scale * scale]
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
@@ -121,11 +124,11 @@ class ReflectionPad(keras.layers.Layer):
         super().__init__(**kwargs)
         self.padding = int(padding)
 
-    def call(self, x):
+    def call(self, x: tf.Tensor) -> tf.Tensor:
         p = self.padding
         return ops.reflection_pad(x, p, p, p, p)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "padding": self.padding}
 
 
@@ -139,7 +142,7 @@ class SlicedReflectionPad(ReflectionPad):
     :class:`ReflectionPad`. Supports padding up to 5.
     """
 
-    def call(self, x):
+    def call(self, x: tf.Tensor) -> tf.Tensor:
         p = self.padding
         if p == 0:
             return x
@@ -169,7 +172,7 @@ class DepthToSpaceUpsample(keras.layers.Layer):
     ``compact`` and ``plain`` layouts (``fast`` folds it into :class:`UpsampleConv2D`).
     """
 
-    def call(self, x):
+    def call(self, x: tf.Tensor) -> tf.Tensor:
         return tf.nn.depth_to_space(tf.concat([x, x, x, x], axis=-1), 2)
 
 
@@ -200,7 +203,7 @@ class SpaceToDepthConv2D(keras.layers.Conv2D):
         if self.kernel_size[0] != self.kernel_size[1] or (self.kernel_size[0] - 1) % self.block:
             raise ValueError(f"kernel_size - 1 must be a multiple of block, got {kernel_size} and {block}")
 
-    def blocked_kernel(self):
+    def blocked_kernel(self) -> tf.Tensor:
         """The kernel of the convolution on space-to-depth blocks: [T, T, b*b*C_in, b*b*filters]."""
         size, block = self.kernel_size[0], self.block
         taps = (size - 1) // block + 1
@@ -215,11 +218,11 @@ class SpaceToDepthConv2D(keras.layers.Conv2D):
         channels_in, filters = self.kernel.shape[2], self.kernel.shape[3]
         return tf.reshape(kernel, [taps, taps, block * block * channels_in, block * block * filters])
 
-    def call(self, x):
+    def call(self, x: tf.Tensor) -> tf.Tensor:
         blocks = tf.nn.space_to_depth(x, self.block)
         return tf.nn.depth_to_space(tf.nn.conv2d(blocks, self.blocked_kernel(), 1, "VALID"), self.block)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         config = super().get_config()
         for key in ("padding", "use_bias", "strides"):
             config.pop(key, None)
@@ -246,7 +249,7 @@ class UpsampleConv2D(keras.layers.Conv2D):
         kwargs.pop("strides", None)
         super().__init__(filters, 3, **kwargs)
 
-    def phase_kernel(self):
+    def phase_kernel(self) -> tf.Tensor:
         """[3, 3, C_in, 4*filters]: output channel (row phase, column phase, filter)."""
         # select[d, p, k]: tap k of the upsampled conv at row phase p reads small-input row offset d - 1.
         select = np.zeros((3, 2, 3), np.float32)
@@ -257,12 +260,12 @@ class UpsampleConv2D(keras.layers.Conv2D):
         channels_in, filters = self.kernel.shape[2], self.kernel.shape[3]
         return tf.reshape(kernel, [3, 3, channels_in, 4 * filters])
 
-    def call(self, x):
+    def call(self, x: tf.Tensor) -> tf.Tensor:
         x = _concat([x[:, :1], x, x[:, -1:]], axis=1)
         x = _concat([x[:, :, :1], x, x[:, :, -1:]], axis=2)
         return tf.nn.depth_to_space(tf.nn.conv2d(x, self.phase_kernel(), 1, "VALID"), 2)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         config = super().get_config()
         for key in ("padding", "use_bias", "strides", "kernel_size"):
             config.pop(key, None)
@@ -284,7 +287,7 @@ class PadToMultiple(keras.layers.Layer):
         super().__init__(**kwargs)
         self.multiple = int(multiple)
 
-    def call(self, x):
+    def call(self, x: tf.Tensor) -> tf.Tensor:
         # Pad by the most that can be needed (constant paddings keep the channel count known to
         # shape inference, which TFLite's CONV_2D needs), then cut to the next multiple.
         size = tf.shape(x)[1:3]
@@ -293,7 +296,7 @@ class PadToMultiple(keras.layers.Layer):
         padded = tf.pad(x, [[0, 0], [0, most], [0, most], [0, 0]], mode="REFLECT")
         return padded[:, : target[0], : target[1], :]
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "multiple": self.multiple}
 
 
@@ -301,7 +304,7 @@ class PadToMultiple(keras.layers.Layer):
 class CropToReference(keras.layers.Layer):
     """Crops ``x`` ([B, H', W', C]) to the height and width of ``reference`` (top-left aligned)."""
 
-    def call(self, inputs):
+    def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
         x, reference = inputs
         size = tf.shape(reference)[1:3]
         return x[:, : size[0], : size[1], :]

@@ -15,7 +15,8 @@ network's loss (``gatys_iterations_to_match``).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Union
 
 import hashlib
 import json
@@ -27,17 +28,24 @@ import tensorflow as tf
 from cin_style.stylization.controls import LUMA_WEIGHTS
 from cin_style.train.data import load_style_image
 from cin_style.quality.gatys import optimize
-from cin_style.files.images import center_crop, load_image
+from cin_style.files.images import ImageSource, center_crop, load_image
 from cin_style.train.losses import LossConfig, PerceptualLoss
+
+if TYPE_CHECKING:
+    from cin_style.model.format import CinModel
+    from cin_style.stylization.tf_backend import ModelSource, Stylizer
+    from cin_style.stylization.tflite_backend import TFLiteStylizer
 
 __all__ = ["luminance_correlation", "luminance_correlation_tensor", "loss_config_of", "evaluate_model",
            "reference_key", "reference_total", "reference_curve", "GATYS_INITS", "GatysReference",
            "tflite_fidelity", "markdown_summary"]
 
 GATYS_INITS = ("photo", "noise")
+# A cached Gatys reference: its final loss (older caches) or {"total": loss, "curve": [loss per iteration]}.
+ReferenceEntry = Union[float, dict[str, Any]]
 
 
-def luminance_correlation(outputs, contents) -> np.ndarray:
+def luminance_correlation(outputs: np.ndarray, contents: np.ndarray) -> np.ndarray:
     """Per image, the Pearson correlation of the output's luma with the content's.
 
     [B, H, W, 3] each -> [B]. Near +1 where the stylization keeps the photo's light and dark
@@ -58,13 +66,13 @@ def luminance_correlation_tensor(outputs: tf.Tensor, contents: tf.Tensor) -> tf.
     return tf.math.divide_no_nan(tf.reduce_sum(a * b, axis=[1, 2]), norms)
 
 
-def loss_config_of(model) -> LossConfig:
+def loss_config_of(model: CinModel) -> LossConfig:
     """The loss configuration the model was trained with (defaults if it has none)."""
     saved = model.training_config.get("loss")
     return LossConfig.from_dict(saved) if saved else LossConfig()
 
 
-def style_loss_of(loss: PerceptualLoss, model, name: str) -> PerceptualLoss:
+def style_loss_of(loss: PerceptualLoss, model: CinModel, name: str) -> PerceptualLoss:
     """The loss style ``name`` was trained with: ``loss`` with the style weight times the
     style's ``style_strengths`` multiplier in the model's training configuration (1 if none)."""
     strength = float((model.training_config.get("style_strengths") or {}).get(name, 1.0))
@@ -98,12 +106,12 @@ def reference_key(crop: np.ndarray, style_rgb: np.ndarray, iterations: int, conf
     return digest.hexdigest()
 
 
-def reference_total(entry) -> float:
+def reference_total(entry: ReferenceEntry) -> float:
     """The final loss of a cached reference: a bare number (older caches) or ``{"total", "curve"}``."""
     return float(entry["total"] if isinstance(entry, dict) else entry)
 
 
-def reference_curve(entry) -> list[float] | None:
+def reference_curve(entry: ReferenceEntry) -> list[float] | None:
     """The loss after each iteration of a cached reference (index 0: the start); None for a
     reference cached as a bare number."""
     return [float(v) for v in entry["curve"]] if isinstance(entry, dict) and "curve" in entry else None
@@ -141,7 +149,8 @@ class GatysReference:
       init: ``"photo"`` or ``"noise"`` (uniform white noise, seeded by the image).
     """
 
-    def __init__(self, model=None, style_dir: str | None = None, iterations: int = 100, init: str = "photo"):
+    def __init__(self, model: ModelSource = None, style_dir: str | None = None, iterations: int = 100,
+                 init: str = "photo"):
         from cin_style.stylization.tf_backend import resolve_model
 
         _check_init(init, "init")
@@ -154,7 +163,7 @@ class GatysReference:
     def style_names(self) -> list[str]:
         return self.model.style_names
 
-    def stylize(self, image, style: str):
+    def stylize(self, image: ImageSource, style: str) -> np.ndarray:
         """Optimizes ``image`` (path, PIL image or array) towards style ``style`` (a name)."""
         if style not in self.sources:
             raise ValueError(f"no source image for style {style!r} (manifest entry or style_dir missing)")
@@ -165,9 +174,10 @@ class GatysReference:
         return _optimize_reference(rgb, style_rgb, self.iterations, style_loss, self.init, key).image
 
 
-def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_images: int = 2,
-                   gatys_iterations: int = 100, styles=None, reference_cache: dict | None = None,
-                   short_side: int | None = None, gatys_init: str = "photo", log=print) -> dict:
+def evaluate_model(stylizer: Stylizer, photos: Sequence[ImageSource], style_dir: str, *, size: int = 256,
+                   gatys_images: int = 2, gatys_iterations: int = 100, styles: Sequence[str] | None = None,
+                   reference_cache: dict | None = None, short_side: int | None = None, gatys_init: str = "photo",
+                   log: Callable[[str], None] = print) -> dict:
     """Scores a model per style against the Gatys reference.
 
     Each style is scored, and its Gatys reference optimized, with the loss it was
@@ -264,7 +274,8 @@ def evaluate_model(stylizer, photos, style_dir: str, *, size: int = 256, gatys_i
     return {"styles": results, "summary": summary, "settings": settings}
 
 
-def tflite_fidelity(stylizer, tflite_stylizer, photos, size: int = 512, styles=None, log=print) -> dict:
+def tflite_fidelity(stylizer: Stylizer, tflite_stylizer: TFLiteStylizer, photos: Sequence[ImageSource],
+                    size: int = 512, styles: Sequence[str] | None = None, log: Callable[[str], None] = print) -> dict:
     """PSNR and SSIM of a TFLite model's outputs against the float model's, per style.
 
     Photos are center-cropped to ``size``; SSIM is ``tf.image.ssim`` (11x11 Gaussian window)

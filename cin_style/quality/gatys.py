@@ -18,7 +18,7 @@ import tensorflow as tf
 import tf_keras as keras
 from PIL import Image
 
-from cin_style.files.images import load_image, resize_short_side, to_pil
+from cin_style.files.images import ImageSource, load_image, resize_short_side, to_pil
 from cin_style.train.losses import LossConfig, PerceptualLoss
 
 __all__ = ["OptimizeResult", "optimize", "resize_short_side"]
@@ -40,9 +40,10 @@ class OptimizeResult:
     history: list[dict[str, float]]
 
 
-def optimize(content, style, *, iterations: int = 100, method: str = "lbfgs", loss_config: LossConfig | None = None,
+def optimize(content: ImageSource, style: ImageSource, *, iterations: int = 100, method: str = "lbfgs",
+             loss_config: LossConfig | None = None,
              loss: PerceptualLoss | None = None, size: int | None = None, learning_rate: float = 0.02,
-             init=None) -> OptimizeResult:
+             init: np.ndarray | None = None) -> OptimizeResult:
     """Optimizes an image to match ``content``'s features and ``style``'s Gram matrices.
 
     Args:

@@ -13,6 +13,8 @@ gamma/beta tables stay dense (they are tiny and hold the styles).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import tf_keras as keras
 
@@ -30,7 +32,8 @@ def kernel_sparsity(model: CinModel) -> float:
 
 
 def magnitude_prune(model: CinModel, crops: np.ndarray, sparsity: float = 0.5, steps: int = 300,
-                    learning_rate: float = 1e-4, seed: int = 0, log=None) -> CinModel:
+                    learning_rate: float = 1e-4, seed: int = 0,
+                    log: Callable[[str], None] | None = None) -> CinModel:
     """A copy of ``model`` whose conv kernels are ``sparsity`` zeros, fine-tuned to match ``model``.
 
     Args:

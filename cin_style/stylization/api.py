@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
@@ -20,13 +21,17 @@ from cin_style.model.styles import StyleSpec
 from cin_style.optional_deps import require_tensorflow
 from cin_style.stylization.controls import Region
 
+if TYPE_CHECKING:  # the TensorFlow backend's types, without importing TensorFlow
+    from cin_style.stylization.tf_backend import ModelSource, Stylizer
+
 __all__ = ["stylize", "list_styles", "BACKENDS"]
 
 BACKENDS = ("auto", "tflite", "tf")
 
 
-def stylize(image: ImageSource, style: StyleSpec | None = None, *, model=None, preserve_color: bool = False,
-            strength: float = 1.0, regions: Sequence[Region] | None = None, feather_px: float = 8.0,
+def stylize(image: ImageSource, style: StyleSpec | None = None, *, model: ModelSource | Stylizer = None,
+            preserve_color: bool = False, strength: float = 1.0, regions: Sequence[Region] | None = None,
+            feather_px: float = 8.0,
             style_scale: float | str = "auto", backend: str = "auto", tflite_model: PathLike | None = None,
             num_threads: int | None = None) -> Image.Image:
     """Stylizes an image with a multi-style model.
@@ -108,11 +113,13 @@ def _runtime(path: str, num_threads: int | None):
     return TFLiteStylizer(path, num_threads=num_threads)
 
 
-def list_styles(model=None) -> list[str]:
+def list_styles(model: ModelSource | Stylizer = None) -> list[str]:
     """Style names of ``model`` (None: the bundled model, read without TensorFlow), in index order."""
     if model is None:
         return list(_runtime(bundled_runtime_path(), None).style_names)
     require_tensorflow("reading a model folder")
-    from cin_style.stylization.tf_backend import resolve_model
+    from cin_style.stylization.tf_backend import Stylizer, resolve_model
 
+    if isinstance(model, Stylizer):
+        return model.style_names
     return resolve_model(model).style_names

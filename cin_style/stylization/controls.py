@@ -21,6 +21,8 @@ __all__ = ["LUMA_WEIGHTS", "preserve_color", "apply_strength", "region_weights",
 
 #: One region of a spatial blend: a mask (an image source or an [H, W] array, white = inside) and its style.
 Region = tuple[Union[ImageSource, np.ndarray], StyleSpec]
+#: A backend's network call: ([H, W, 3] image in [0, 1], style weights [N] or [H, W, N]) -> [H, W, 3] image.
+StylizeArray = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 # ``style_scale="auto"`` stylizes images larger than this at this many pixels (and resizes back), so a
 # 24 MP photo gets the strokes of the same painting at 1 MP instead of a fine dust of texture
@@ -137,7 +139,7 @@ def region_weights(regions: Sequence[Region], style_weights_of: Callable[[StyleS
     return total.astype(np.float32)
 
 
-def resolve_style_scale(style_scale, height: int, width: int) -> float:
+def resolve_style_scale(style_scale: float | str, height: int, width: int) -> float:
     """The factor by which the network works below the image's size.
 
     ``"auto"`` is 1 up to :data:`AUTO_STYLE_SCALE_PIXELS` and grows with the
@@ -161,7 +163,8 @@ def resolve_style_scale(style_scale, height: int, width: int) -> float:
 BORDER_MARGIN = 8
 
 
-def add_border_margin(array: np.ndarray, margin: int = BORDER_MARGIN, mode: str = "reflect"):
+def add_border_margin(array: np.ndarray, margin: int = BORDER_MARGIN,
+                      mode: str = "reflect") -> tuple[np.ndarray, tuple[int, int]]:
     """``array`` ([H, W, C]) padded by ``margin`` pixels on every side (at most H - 1 and W - 1:
     a mirror needs that much image), mirrored (numpy's ``reflect``: the edge row is not
     repeated) or with ``mode`` ``edge``. Returns ``(padded, (pad_h, pad_w))``; the image lies at
@@ -174,7 +177,7 @@ def add_border_margin(array: np.ndarray, margin: int = BORDER_MARGIN, mode: str 
     return np.pad(array, pad, mode=mode), (pad_h, pad_w)  # type: ignore[call-overload]
 
 
-def with_border_margin(stylize_array, rgb: np.ndarray, weights: np.ndarray,
+def with_border_margin(stylize_array: StylizeArray, rgb: np.ndarray, weights: np.ndarray,
                        margin: int = BORDER_MARGIN) -> np.ndarray:
     """Runs ``stylize_array`` on ``rgb`` mirror-padded by ``margin`` pixels on every side
     (:func:`add_border_margin`) and crops the result back.
@@ -192,7 +195,7 @@ def with_border_margin(stylize_array, rgb: np.ndarray, weights: np.ndarray,
     return stylize_array(padded, weights)[pad_h:pad_h + height, pad_w:pad_w + width]
 
 
-def stylize_at_scale(stylize_array, rgb: np.ndarray, weights: np.ndarray, scale: float,
+def stylize_at_scale(stylize_array: StylizeArray, rgb: np.ndarray, weights: np.ndarray, scale: float,
                      min_side: int = 16) -> np.ndarray:
     """Strokes ``scale`` times larger: runs ``stylize_array`` at 1/scale of the size and resizes back,
     with a mirrored :func:`with_border_margin` around the image at the network's resolution.

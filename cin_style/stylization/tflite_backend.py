@@ -33,7 +33,7 @@ __all__ = ["TFLiteStylizer", "quantize", "dequantize", "DEFAULT_MAX_WORK_PIXELS"
 DEFAULT_MAX_WORK_PIXELS = 8 * 1024 * 1024
 
 
-def quantize(values: np.ndarray, scale: float, zero_point: int, dtype) -> np.ndarray:
+def quantize(values: np.ndarray, scale: float, zero_point: int, dtype: type[np.integer]) -> np.ndarray:
     """Float values to an integer tensor: ``clip(rint(v / scale) + zero_point)`` in float32 arithmetic.
 
     This is the pixel contract the Android sample's native code implements too

@@ -9,6 +9,8 @@ removed weights.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
@@ -19,8 +21,8 @@ _ONE_HOT_FRACTION = 0.8  # the rest of the steps see a random blend of all style
 
 
 def distill_outputs(teacher: keras.Model, student: keras.Model, crops: np.ndarray, steps: int, *,
-                    learning_rate: float = 1e-4, seed: int = 0, log=None, label: str = "distillation",
-                    before_step=None) -> None:
+                    learning_rate: float = 1e-4, seed: int = 0, log: Callable[[str], None] | None = None,
+                    label: str = "distillation", before_step: Callable[[int], None] | None = None) -> None:
     """Fine-tunes ``student`` in place to minimize the mean squared error to ``teacher``'s outputs.
 
     Args:

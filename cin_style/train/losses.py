@@ -33,6 +33,7 @@ Features come from VGG in Caffe scale (inputs 0..255 minus the mean), see
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import dataclasses
@@ -231,7 +232,8 @@ class PerceptualLoss:
                 targets[f"{layer}/mean"], targets[f"{layer}/std"] = feature_moments(features[layer])
         return targets
 
-    def per_example(self, outputs, content_features, style_targets, style_scale=None):
+    def per_example(self, outputs: tf.Tensor, content_features: tf.Tensor, style_targets: Mapping[str, tf.Tensor],
+                    style_scale: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
         """Weighted per-example terms, each [B].
 
         Args:
@@ -260,7 +262,8 @@ class PerceptualLoss:
         terms["total"] = terms["content"] + terms["style"] + terms["tv"]
         return terms
 
-    def __call__(self, outputs, content_features, style_targets, style_scale=None):
+    def __call__(self, outputs: tf.Tensor, content_features: tf.Tensor, style_targets: Mapping[str, tf.Tensor],
+                 style_scale: tf.Tensor | None = None) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
         terms = {k: tf.reduce_mean(v)
                  for k, v in self.per_example(outputs, content_features, style_targets, style_scale).items()}
         total = terms.pop("total")

@@ -29,6 +29,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -180,7 +181,7 @@ class Trainer:
       log: a callable taking one line of progress text (default: stderr).
     """
 
-    def __init__(self, config: TrainConfig, log=None):
+    def __init__(self, config: TrainConfig, log: Callable[[str], None] | None = None):
         self.config = config
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.strategy = _strategy(config.strategy)
@@ -526,6 +527,6 @@ def _extend_styles(base: CinModel, extended: CinModel) -> None:
     assign_weights(extended.network, weights)
 
 
-def train(config: TrainConfig, resume: bool = False, log=None) -> CinModel:
+def train(config: TrainConfig, resume: bool = False, log: Callable[[str], None] | None = None) -> CinModel:
     """Runs a training job described by ``config``; see :class:`Trainer`."""
     return Trainer(config, log=log).run(resume=resume)

@@ -19,6 +19,7 @@ Features are the outputs of the named convolution *after* its ReLU.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from importlib import resources
 
 import h5py
@@ -121,7 +122,7 @@ class LossNetwork:
     Call with [B, H, W, 3] float RGB in [0, 1]; returns ``{name: [B, h, w, C]}``.
     """
 
-    def __init__(self, layers, arch: str = "vgg16", weights: str = "bundled"):
+    def __init__(self, layers: Sequence[str], arch: str = "vgg16", weights: str = "bundled"):
         _check_arch(arch)
         all_names = layer_names(arch)
         unknown = [name for name in layers if name not in all_names]
@@ -156,7 +157,7 @@ class LossNetwork:
         bgr = tf.reverse(tf.cast(images, tf.float32), axis=[-1]) * 255.0
         return bgr - tf.constant(IMAGENET_BGR_MEAN, tf.float32)
 
-    def __call__(self, images: tf.Tensor, layers=None) -> dict[str, tf.Tensor]:
+    def __call__(self, images: tf.Tensor, layers: Sequence[str] | None = None) -> dict[str, tf.Tensor]:
         """Features of ``images`` ([B, H, W, 3] RGB in [0, 1]) at ``layers`` (default: all requested).
 
         Asking for a subset runs the stack only as deep as that subset needs.
@@ -174,5 +175,5 @@ class LossNetwork:
         return self._submodels[layers]
 
     @property
-    def variables(self):
+    def variables(self) -> list[tf.Variable]:
         return self._model.variables

@@ -82,6 +82,9 @@ def test_errors(tiny_model_dir, tmp_path):
 
 def test_list_styles(tiny_model_dir):
     assert cin_style.list_styles(tiny_model_dir) == ["alpha_style", "beta_style", "gamma_style"]
+    # every form stylize() takes as its model: a loaded model and a Stylizer too
+    model = cin_style.load_model(tiny_model_dir)
+    assert cin_style.list_styles(model) == cin_style.list_styles(cin_style.Stylizer(model)) == model.style_names
 
 
 def test_public_api_is_explicit():
