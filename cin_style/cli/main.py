@@ -352,9 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("-s", "--style", required=True,
                          help="a style name or index, or a blend like 'starry_night=0.7,great_wave=0.3' "
                               "(see `cin-style styles`)")
-    stylize.add_argument("-o", "--output", help="output file (one input only); format from its extension; - writes "
-                                                "the image to standard output (PNG, or --format)")
-    stylize.add_argument("--out-dir", help="output folder; files are named <input>_<style>.<ext>")
+    destination = stylize.add_mutually_exclusive_group()
+    destination.add_argument("-o", "--output", help="output file (one input only); format from its extension; - "
+                                                    "writes the image to standard output (PNG, or --format)")
+    destination.add_argument("--out-dir", help="output folder; files are named <input>_<style>.<ext>")
     stylize.add_argument("--format", choices=["jpg", "png", "webp"], help="output format with --out-dir "
                          "(default: the input's)")
     stylize.add_argument("--strength", type=bounded(float, 0.0, 1.0), default=1.0, help="0 = the photo, 1 = full style")

@@ -12,8 +12,8 @@ Saving is atomic: the directory is written under a temporary name and renamed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import dataclasses
 import hashlib
@@ -26,10 +26,15 @@ import zipfile
 
 import numpy as np
 
+from cin_style.files import PathLike
+from cin_style.files.json_files import read_json_file
 from cin_style.files.atomic import exchange, ordinary_mode, rename_no_replace
 from cin_style.errors import ModelError
 from cin_style.model.architecture import Architecture
 from cin_style.model.network import build_transform_network
+
+if TYPE_CHECKING:
+    import tf_keras as keras
 
 __all__ = ["StyleInfo", "CinModel", "load_model", "save_model", "read_checked_npz",
            "style_info_from_json",
@@ -58,7 +63,7 @@ class StyleInfo:
                 "not starting with a symbol and not all digits")
 
 
-def assign_weights(network, weights: Mapping[str, np.ndarray]) -> None:
+def assign_weights(network: keras.Model, weights: Mapping[str, np.ndarray]) -> None:
     """Sets every weight of ``network`` from ``weights`` by name: the one place weights are copied by name.
     Names and shapes must match exactly (ModelError naming the first differences)."""
     expected = {_weight_key(v): tuple(v.shape) for v in network.weights}
@@ -88,19 +93,21 @@ class CinModel:
       path: directory it was loaded from, or None.
     """
 
-    def __init__(self, architecture: Architecture, styles, network=None, training_config=None, path=None):
-        styles = [s if isinstance(s, StyleInfo) else StyleInfo(**s) for s in styles]
-        if len(styles) != architecture.num_styles:
-            raise ModelError(f"{len(styles)} style entries for a network with {architecture.num_styles} styles")
-        names = [s.name for s in styles]
+    def __init__(self, architecture: Architecture, styles: Sequence[StyleInfo | Mapping[str, Any]],
+                 network: keras.Model | None = None, training_config: Mapping[str, Any] | None = None,
+                 path: str | None = None):
+        infos = [s if isinstance(s, StyleInfo) else StyleInfo(**s) for s in styles]
+        if len(infos) != architecture.num_styles:
+            raise ModelError(f"{len(infos)} style entries for a network with {architecture.num_styles} styles")
+        names = [s.name for s in infos]
         if len(set(names)) != len(names):
             raise ModelError(f"style names must be unique, got {names}")
         self.architecture = architecture
-        self.styles = styles
+        self.styles = infos
         self.network = network if network is not None else build_transform_network(architecture)
         self.training_config = dict(training_config or {})
         self.path = path
-        self._spatial_network = None
+        self._spatial_network: keras.Model | None = None
 
     @property
     def style_names(self) -> list[str]:
@@ -110,7 +117,7 @@ class CinModel:
     def num_styles(self) -> int:
         return self.architecture.num_styles
 
-    def spatial_network(self):
+    def spatial_network(self) -> keras.Model:
         """The same network taking per-pixel style weights [B, h, w, N] (weights copied on first use)."""
         if self._spatial_network is None:
             self._spatial_network = build_transform_network(self.architecture, spatial_style_weights=True)
@@ -122,7 +129,8 @@ class CinModel:
         return {_weight_key(v): v.numpy() for v in self.network.weights}
 
     def with_weights(self, weights: Mapping[str, np.ndarray], *, architecture: Architecture | None = None,
-                     styles=None, training_config: dict | None = None) -> "CinModel":
+                     styles: Sequence[StyleInfo | Mapping[str, Any]] | None = None,
+                     training_config: dict | None = None) -> CinModel:
         """A new model with ``weights`` (by name, as :meth:`weights_dict` gives them), and this model's
         architecture, styles and training record unless others are given. Every weight of the new
         network must be in ``weights`` with its shape; a missing, extra or misshaped one is a ModelError."""
@@ -140,7 +148,7 @@ class CinModel:
                 digest.update(np.ascontiguousarray(value, np.float32).tobytes())
         return digest.hexdigest()
 
-    def save(self, path, *, dtype: str = "float32", overwrite: bool = False) -> str:
+    def save(self, path: PathLike, *, dtype: str = "float32", overwrite: bool = False) -> str:
         return save_model(self, path, dtype=dtype, overwrite=overwrite)
 
     def __repr__(self):
@@ -233,7 +241,7 @@ def _publish(staging: str, path: str, replace: bool) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def save_model(model: CinModel, path, *, dtype: str = "float32", overwrite: bool = False) -> str:
+def save_model(model: CinModel, path: PathLike, *, dtype: str = "float32", overwrite: bool = False) -> str:
     """Writes ``model`` as a model directory at ``path``.
 
     Args:
@@ -294,9 +302,8 @@ def _read_json(path: str):
     if not os.path.isfile(path):
         raise ModelError(f"{path}: missing; a model directory holds {MODEL_FILE}, {STYLES_FILE} and {WEIGHTS_FILE}")
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return read_json_file(path)
+    except (OSError, ValueError) as exc:
         raise ModelError(f"{path}: not valid JSON ({exc})") from exc
 
 
@@ -329,10 +336,13 @@ def _weights_entry(model_json: dict, model_json_path: str) -> tuple[str, str | N
     sha256 = info.get("sha256")
     if sha256 is not None and not (isinstance(sha256, str) and re.fullmatch(r"[0-9a-f]{64}", sha256)):
         raise ModelError(f"{model_json_path}: \"weights.sha256\" must be 64 hex digits, got {sha256!r}")
+    dtype = info.get("dtype", "float32")
+    if dtype not in ("float32", "float16"):  # what save_model writes; the members' own headers are checked too
+        raise ModelError(f"{model_json_path}: \"weights.dtype\" must be \"float32\" or \"float16\", got {dtype!r:.40}")
     return name, sha256
 
 
-def read_checked_npz(path: str, check) -> dict[str, np.ndarray]:
+def read_checked_npz(path: str, check: Callable[[str, np.dtype, tuple[int, ...]], str | None]) -> dict[str, np.ndarray]:
     """Reads an .npz archive, vetting each member from its header before any of its data is read.
 
     Args:
@@ -401,7 +411,7 @@ def _read_weights(path: str, expected_sha256: str | None, expected: dict[str, tu
     return {key: value.astype(np.float32) for key, value in stored.items()}
 
 
-def load_model(path) -> CinModel:
+def load_model(path: PathLike) -> CinModel:
     """Loads a model directory written by :func:`save_model` (or the training tool).
 
     Raises:
@@ -438,7 +448,7 @@ def load_model(path) -> CinModel:
 _STYLE_FIELDS = {field.name for field in dataclasses.fields(StyleInfo)}
 
 
-def style_info_from_json(entry, styles_path: str) -> StyleInfo:
+def style_info_from_json(entry: object, styles_path: str) -> StyleInfo:
     """A style manifest entry (styles.json, a style pack's meta), checked: an object of known string fields
     (and styles.json's "index"); ModelError naming ``styles_path`` otherwise."""
     if not isinstance(entry, dict):

@@ -19,7 +19,9 @@ import os
 
 import numpy as np
 
+from cin_style.files import PathLike
 from cin_style.files.atomic import atomic_write
+from cin_style.files.json_files import parse_json
 from cin_style.errors import ModelError, StyleError
 from cin_style.model.format import CinModel, StyleInfo, read_checked_npz, style_info_from_json
 from cin_style.model.styles import resolve_style_index
@@ -33,7 +35,7 @@ def _cin_layers(model: CinModel):
     return [layer for layer in model.network.layers if hasattr(layer, "gamma") and hasattr(layer, "num_styles")]
 
 
-def export_style_pack(model: CinModel, style, path) -> str:
+def export_style_pack(model: CinModel, style: int | str, path: PathLike) -> str:
     """Writes style ``style`` (index or name) of ``model`` to a pack file at ``path`` (atomically)."""
     index = resolve_style_index(style, model.style_names)
     arrays = {}
@@ -76,7 +78,7 @@ def _checked_meta(meta, path: str) -> dict:
     return meta
 
 
-def read_style_pack(path) -> tuple[dict, dict[str, np.ndarray]]:
+def read_style_pack(path: PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     """Returns ``(meta, {"<layer>/gamma": [C], ...})`` of a pack file.
 
     Every member is vetted from its header before its data is read (names, dtypes, bounded sizes), and
@@ -92,13 +94,13 @@ def read_style_pack(path) -> tuple[dict, dict[str, np.ndarray]]:
     if "meta.json" not in arrays:
         raise ModelError(f"{path}: not a cin-style style pack (no meta.json)")
     try:
-        meta = json.loads(arrays.pop("meta.json").tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        meta = parse_json(arrays.pop("meta.json").tobytes())
+    except ValueError as exc:
         raise ModelError(f"{path}: meta.json is not valid JSON ({exc})") from None
     return _checked_meta(meta, path), {key: value.astype(np.float32) for key, value in arrays.items()}
 
 
-def import_style_pack(model: CinModel, path, name: str | None = None) -> CinModel:
+def import_style_pack(model: CinModel, path: PathLike, name: str | None = None) -> CinModel:
     """Returns a new model with ``model``'s styles plus the pack's style (appended last).
 
     Args:

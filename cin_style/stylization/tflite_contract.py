@@ -10,10 +10,10 @@ metadata: format, style names, architecture, I/O types and value ranges.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 
 from cin_style.errors import ModelError
+from cin_style.files.json_files import read_json_file
 from cin_style.model.architecture import Architecture
 
 __all__ = ["SIGNATURE_KEY", "INPUT_NAMES", "OUTPUT_NAME", "METADATA_FORMAT", "METADATA_VERSION", "metadata_path",
@@ -32,15 +32,16 @@ def metadata_path(tflite_path: str) -> str:
 
 
 def read_metadata(tflite_path: str) -> dict | None:
-    """The parsed metadata file of ``tflite_path``, or None when there is none."""
+    """The parsed metadata file of ``tflite_path`` (format, version and signature checked), or None when
+    there is none."""
     path = metadata_path(tflite_path)
     if not os.path.isfile(path):
         return None
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        metadata = read_json_file(path)
     except (OSError, ValueError) as exc:
         raise ModelError(f"{path}: unreadable metadata ({exc})") from exc
+    return _check_header(metadata, path)
 
 
 def content_digest(content: bytes) -> str:
@@ -48,7 +49,8 @@ def content_digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def _check_header(metadata, path: str) -> None:
+def _check_header(metadata: object, path: str) -> dict:
+    """``metadata`` itself once it is an object of this format, version and signature."""
     if not isinstance(metadata, dict):
         raise ModelError(f"{path}: metadata must be a JSON object")
     if metadata.get("format") != METADATA_FORMAT:
@@ -59,6 +61,7 @@ def _check_header(metadata, path: str) -> None:
                          f"(1..{METADATA_VERSION}); upgrade cin-style or re-export the model")
     if metadata.get("signature", SIGNATURE_KEY) != SIGNATURE_KEY:
         raise ModelError(f"{path}: \"signature\" must be \"{SIGNATURE_KEY}\", got {metadata['signature']!r}")
+    return metadata
 
 
 def read_checked_model(tflite_path: str, metadata: dict | None, max_bytes: int = 1 << 30) -> bytes:
@@ -84,11 +87,11 @@ def read_checked_model(tflite_path: str, metadata: dict | None, max_bytes: int =
     return content
 
 
-def check_metadata(metadata, tflite_path: str, num_styles: int) -> tuple[list[str], Architecture]:
+def check_metadata(metadata: object, tflite_path: str, num_styles: int) -> tuple[list[str], Architecture]:
     """Style names and architecture from ``metadata``; a wrong field is a ModelError naming it."""
     path = metadata_path(tflite_path)
-    _check_header(metadata, path)
-    styles = metadata.get("styles")
+    fields = _check_header(metadata, path)
+    styles = fields.get("styles")
     if (not isinstance(styles, list) or not all(isinstance(s, dict) and isinstance(s.get("name"), str)
                                                  and s["name"] for s in styles)):
         raise ModelError(f"{path}: \"styles\" must be a list of objects with a non-empty \"name\"")
@@ -97,7 +100,7 @@ def check_metadata(metadata, tflite_path: str, num_styles: int) -> tuple[list[st
     names = [s["name"] for s in styles]
     if len(set(names)) != len(names):
         raise ModelError(f"{path}: style names must be unique")
-    architecture = metadata.get("architecture")
+    architecture = fields.get("architecture")
     if not isinstance(architecture, dict):
         raise ModelError(f"{path}: bad \"architecture\" entry (must be an object, got {architecture!r})")
     try:

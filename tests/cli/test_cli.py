@@ -92,6 +92,7 @@ def test_folder_with_a_broken_file_exits_1_and_does_the_rest(tiny_model_dir, tmp
     (["--style", "7", "-o", "x.png"], "out of range"),
     (["--style", "alpha_style=-1", "-o", "x.png"], ">= 0"),
     (["--style", "0"], "say where to write"),
+    (["--style", "0", "-o", "x.png", "--out-dir", "d"], "not allowed with argument -o/--output"),
     (["--style", "0", "--style-scale", "big", "-o", "x.png"], "--style-scale: style_scale must be 'auto' or a number"),
     (["--style", "0", "--feather", "1e12", "-o", "x.png"], "--feather: 1e12 is out of range; allowed 0.0..1000.0"),
     (["--style", "0", "--quality", "300", "-o", "x.webp"], "--quality: 300 is out of range; allowed 1..100"),

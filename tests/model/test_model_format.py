@@ -94,6 +94,16 @@ def test_corrupt_json(saved):
         load_model(saved)
 
 
+def test_json_nested_past_the_parser_or_oversized_is_a_model_error(saved, monkeypatch):
+    (saved / "model.json").write_text("[" * 100_000 + "]" * 100_000)  # Python's parser recurses per level
+    with pytest.raises(ModelError, match="model.json: not valid JSON .*nested too deeply"):
+        load_model(saved)
+    monkeypatch.setattr("cin_style.files.json_files.MAX_JSON_BYTES", 100)
+    (saved / "model.json").write_text(json.dumps({"padding": "x" * 200}))
+    with pytest.raises(ModelError, match="model.json: not valid JSON .*at most 100"):
+        load_model(saved)
+
+
 def test_manifest_that_does_not_match_the_weights(saved):
     styles = json.loads((saved / "styles.json").read_text())
     (saved / "styles.json").write_text(json.dumps(styles[:2]))
@@ -292,6 +302,7 @@ def test_architecture_fields_are_checked_before_anything_is_built(saved, field, 
     (lambda m: m["weights"].__setitem__("file", "../outside.npz"), "a file name inside the model folder"),
     (lambda m: m["weights"].__setitem__("file", "/etc/passwd"), "a file name inside the model folder"),
     (lambda m: m["weights"].__setitem__("sha256", 12), r"\"weights.sha256\" must be"),
+    (lambda m: m["weights"].__setitem__("dtype", "complex64"), r"\"weights.dtype\" must be \"float32\" or"),
     (lambda m: m.__setitem__("training", ["not", "a", "dict"]), r"\"training\" must be an object"),
 ])
 def test_model_json_fields_of_the_wrong_kind_are_model_errors(saved, edit, message):

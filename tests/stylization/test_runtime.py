@@ -170,6 +170,15 @@ def test_a_damaged_or_foreign_runtime_file_is_refused_before_it_runs(tmp_path, c
         TFLiteStylizer(path)
 
 
+def test_metadata_nested_past_the_parser_is_refused_cleanly(tmp_path):
+    from cin_style.stylization.tflite_backend import TFLiteStylizer
+
+    path = _copy_runtime(tmp_path, None, None)
+    (tmp_path / "model.tflite.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(cin_style.ModelError, match="unreadable metadata .nested too deeply"):
+        TFLiteStylizer(path)
+
+
 def test_the_shipped_runtime_files_record_their_digest():
     from cin_style.stylization.tflite_contract import content_digest
 

@@ -237,6 +237,10 @@ def test_style_pack_round_trip_and_fingerprint_check(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"junk")
     with pytest.raises(ModelError, match="bad.npz: cannot read"):
         import_style_pack(base, tmp_path / "bad.npz")
+    nested = np.frombuffer(b"[" * 5000 + b"]" * 5000, np.uint8)  # small, but deeper than the parser recurses
+    np.savez(tmp_path / "nested.npz", **{"meta.json": nested})
+    with pytest.raises(ModelError, match="meta.json is not valid JSON .nested too deeply"):
+        import_style_pack(base, tmp_path / "nested.npz")
 
 
 def test_mixed_bfloat16_training_with_samples(data, tmp_path):
