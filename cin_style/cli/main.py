@@ -49,10 +49,24 @@ def _output_path(relative: str, args, style_label: str) -> str:
 
 def _checked_destinations(inputs: list[tuple[str, str]], args, label: str) -> list[str]:
     """The output path of every input, checked before any work: no two inputs write one file (``a.png`` and
-    ``a.jpg`` with ``--format png``), no output is an input or the mask, none exists unless --overwrite."""
+    ``a.jpg`` with ``--format png``), no output is an input or the mask, none exists unless --overwrite, each is
+    a file of a format we write."""
+    from cin_style.errors import ImageError
+    from cin_style.files.images import check_output_format
+
+    if args.out_dir and os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
+        raise UsageError(f"--out-dir {args.out_dir}: is a file; give a folder (it is made if missing)")
     destinations = [_output_path(relative, args, label) for _, relative in inputs]
     if destinations == ["-"]:
         return destinations  # standard output
+    for destination in destinations:
+        if os.path.isdir(destination):
+            raise UsageError(f"{destination}: is a folder; -o names the output file (for example "
+                             f"{os.path.join(destination, 'out.jpg')}), --out-dir a folder for several")
+        try:
+            check_output_format(destination)
+        except ImageError as exc:
+            raise UsageError(str(exc)) from None
     key = lambda path: os.path.normcase(os.path.realpath(path))  # noqa: E731
     seen: dict[str, str] = {}
     for (source, _), destination in zip(inputs, destinations):

@@ -23,6 +23,7 @@ from cin_style.files.atomic import atomic_write
 from cin_style.errors import ImageError
 
 __all__ = ["PathLike", "ImageSource", "LoadedImage", "load_image", "open_image_file", "to_pil", "save_image",
+           "check_output_format",
            "DEFAULT_MAX_PIXELS", "resize", "resize_short_side", "center_crop", "IMAGE_EXTENSIONS", "DECODER_FORMATS"]
 
 #: Images with more pixels are refused before decoding (decompression-bomb guard). Pillow
@@ -230,6 +231,16 @@ def _to_uint8(values: np.ndarray) -> np.ndarray:
     return scaled.astype(np.uint8)
 
 
+def check_output_format(path: str) -> str:
+    """The extension of ``path`` (lower case) if :func:`save_image` can write it; ImageError naming the
+    allowed ones otherwise. Cheap: callers check every output before any work."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in _SAVE_FORMATS:
+        raise ImageError(f"{path}: cannot write {extension or 'files without an extension'}; "
+                         f"use one of {', '.join(sorted(_SAVE_FORMATS))}")
+    return extension
+
+
 def save_image(image: Image.Image, path: str, *, overwrite: bool = False, protect: tuple[str, ...] = (),
                quality: int = 95) -> str:
     """Writes ``image`` to ``path`` atomically (temporary file in the same folder, then rename).
@@ -249,10 +260,7 @@ def save_image(image: Image.Image, path: str, *, overwrite: bool = False, protec
         output would replace a protected input. Nothing is left behind on failure.
     """
     path = os.fspath(path)
-    extension = os.path.splitext(path)[1].lower()
-    if extension not in _SAVE_FORMATS:
-        raise ImageError(f"{path}: cannot write {extension or 'files without an extension'}; "
-                         f"use one of {', '.join(sorted(_SAVE_FORMATS))}")
+    extension = check_output_format(path)
     if os.path.exists(path) and any(os.path.exists(p) and os.path.samefile(p, path) for p in protect):
         raise ImageError(f"{path}: refusing to overwrite an input image")
     if os.path.exists(path) and not overwrite:

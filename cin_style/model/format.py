@@ -430,6 +430,11 @@ def load_model(path: PathLike) -> CinModel:
     if not isinstance(manifest, list) or len(manifest) != arch.num_styles:
         count = len(manifest) if isinstance(manifest, list) else "no"
         raise ModelError(f"{styles_path}: lists {count} styles but {MODEL_FILE} says {arch.num_styles}")
+    for position, entry in enumerate(manifest):
+        index = entry.get("index", position) if isinstance(entry, dict) else position
+        if isinstance(index, bool) or index != position:  # the rows' order is the index; a mismatch means a bad edit
+            raise ModelError(f"{styles_path}: entry {position} says \"index\": {index!r:.40}; entries must be "
+                             "listed in index order 0, 1, 2, ...")
     styles = [style_info_from_json(entry, styles_path) for entry in manifest]
     weights_name, sha256 = _weights_entry(model_json, model_json_path)
     training = model_json.get("training")

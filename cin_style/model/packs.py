@@ -116,18 +116,20 @@ def import_style_pack(model: CinModel, path: PathLike, name: str | None = None) 
     if meta["base_fingerprint"] != model.shared_weights_fingerprint():
         raise ModelError(f"{os.fspath(path)}: this style pack was made for another base model "
                          "(its shared-weights fingerprint differs)")
-    info = StyleInfo(**{**meta["style"], **({"name": name} if name else {})})
-    if info.name in model.style_names:
-        raise StyleError(f"style {info.name!r} is already in the model; pass name=... to import it under another name")
-    arch = dataclasses.replace(model.architecture, num_styles=model.num_styles + 1)
     weights = model.weights_dict()
     wanted = {key for key in weights if key.endswith(("/gamma", "/beta"))}
-    if set(arrays) != wanted:
+    if set(arrays) != wanted:  # a damaged pack is reported as such, whatever its style's name
         raise ModelError(f"{os.fspath(path)}: its layers do not match the model's "
                          f"(missing {sorted(wanted - set(arrays))[:3]}, unexpected {sorted(set(arrays) - wanted)[:3]})")
     for key in wanted:
         if arrays[key].shape != weights[key].shape[1:]:
             raise ModelError(f"{os.fspath(path)}: {key} has {arrays[key].shape[0]} channels, "
                              f"the model has {weights[key].shape[1]}")
+    info = StyleInfo(**{**meta["style"], **({"name": name} if name else {})})
+    if info.name in model.style_names:
+        raise StyleError(f"style {info.name!r} is already in the model; import it under another name "
+                         "(--name on the command line, name=... in Python)")
+    for key in wanted:
         weights[key] = np.concatenate([weights[key], arrays[key][None]], axis=0)
+    arch = dataclasses.replace(model.architecture, num_styles=model.num_styles + 1)
     return model.with_weights(weights, architecture=arch, styles=[*model.styles, info])

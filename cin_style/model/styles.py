@@ -54,7 +54,7 @@ def resolve_style_index(key: int | str, style_names: Sequence[str]) -> int:
             return list(style_names).index(text)
         close = difflib.get_close_matches(text, list(style_names), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise StyleError(f"unknown style {text!r}{hint} Known styles: {', '.join(style_names)}")
+        raise StyleError(f"unknown style {text!r}{hint or '.'} Known styles: {', '.join(style_names)}")
     raise StyleError(f"style key {key!r} of type {type(key).__name__}: use an index 0..{n - 1} or a style name")
 
 

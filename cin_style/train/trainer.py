@@ -109,6 +109,9 @@ class TrainConfig:
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f"{name} = {getattr(self, name)} is out of range")
+        if os.path.exists(self.output_dir) and not os.path.isdir(self.output_dir):
+            raise ValueError(f"{self.output_dir}: exists and is not a folder; the output directory is the run's "
+                             "folder (checkpoints, logs, snapshots, model)")
         if self.strategy not in ("default", "mirrored"):
             raise ValueError(f"strategy must be 'default' or 'mirrored', got {self.strategy!r}")
         if self.precision not in ("float32", "mixed_bfloat16", "auto"):
@@ -140,6 +143,8 @@ _RESUMABLE_CHANGES = {"num_steps", "checkpoint_every", "log_every", "sample_ever
                       "strategy", "precision", "snapshot_every",
                       "output_dir"}  # the run folder may move: --resume is given the folder it is now in
 _PATH_SETTINGS = ("content_dir", "init_model", "base_model", "teacher_model")
+# What a run writes in its folder (hidden names too: a killed save's staging folders).
+_RUN_FOLDER_ENTRIES = {"checkpoints", "logs", "snapshots", "model", "train_config.json", "train_config.json.tmp"}
 
 
 def _comparable(settings: dict) -> dict:
@@ -339,6 +344,12 @@ class Trainer:
         config_path = os.path.join(self.config.output_dir, "train_config.json")
         has_checkpoint = self.manager.latest_checkpoint is not None
         if resume and not has_checkpoint:
+            entries = os.listdir(self.config.output_dir) if os.path.isdir(self.config.output_dir) else []
+            others = sorted(e for e in entries if e not in _RUN_FOLDER_ENTRIES and not e.startswith("."))
+            if others:  # not a run killed before its first checkpoint: some other folder, given by mistake
+                raise ValueError(f"--resume: {self.config.output_dir} holds no training run (no checkpoint) but "
+                                 f"other files ({', '.join(others[:3])}); give the run's folder, or a new one "
+                                 "without --resume")
             self.log(f"--resume: no checkpoint in {self.manager.directory} yet; starting at step 0")
         elif resume:
             with open(config_path, encoding="utf-8") as handle:

@@ -93,6 +93,8 @@ def test_folder_with_a_broken_file_exits_1_and_does_the_rest(tiny_model_dir, tmp
     (["--style", "alpha_style=-1", "-o", "x.png"], ">= 0"),
     (["--style", "0"], "say where to write"),
     (["--style", "0", "-o", "x.png", "--out-dir", "d"], "not allowed with argument -o/--output"),
+    (["--style", "0", "-o", "x"], "x: cannot write files without an extension; use one of"),
+    (["--style", "0", "-o", "x.gif"], "x.gif: cannot write .gif"),
     (["--style", "0", "--style-scale", "big", "-o", "x.png"], "--style-scale: style_scale must be 'auto' or a number"),
     (["--style", "0", "--feather", "1e12", "-o", "x.png"], "--feather: 1e12 is out of range; allowed 0.0..1000.0"),
     (["--style", "0", "--quality", "300", "-o", "x.webp"], "--quality: 300 is out of range; allowed 1..100"),
@@ -106,6 +108,18 @@ def test_usage_errors_exit_2(tiny_model_dir, photo_path, tmp_path, args, message
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_folder_where_a_file_belongs_is_a_usage_error(tiny_model_dir, photo_path, tmp_path):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "notes.txt").write_text("keep")
+    before = sorted(os.listdir(tmp_path))
+    as_file = run_main("stylize", photo_path, "--style", "0", "-o", "results", "--model", tiny_model_dir, cwd=tmp_path)
+    assert as_file.returncode == 2 and "results: is a folder; -o names the output file" in as_file.stderr
+    as_folder = run_main("stylize", photo_path, "--style", "0", "--out-dir", "notes.txt", "--model", tiny_model_dir,
+                         cwd=tmp_path)
+    assert as_folder.returncode == 2 and "--out-dir notes.txt: is a file; give a folder" in as_folder.stderr
+    assert sorted(os.listdir(tmp_path)) == before and not os.listdir(tmp_path / "results")
 
 
 def test_missing_model_exits_2(photo_path, tmp_path):

@@ -312,7 +312,9 @@ def test_model_json_fields_of_the_wrong_kind_are_model_errors(saved, edit, messa
 
 
 @pytest.mark.parametrize("entries", [["style_a", "style_b", "style_c"], [{"name": "a", "title": 5}] * 3,
-                                     [{"name": "a", "colour": "red"}, {"name": "b"}, {"name": "c"}]])
+                                     [{"name": "a", "colour": "red"}, {"name": "b"}, {"name": "c"}],
+                                     # rows out of index order would give every style another's name
+                                     [{"index": 1, "name": "a"}, {"index": 0, "name": "b"}, {"index": 2, "name": "c"}]])
 def test_style_manifest_entries_of_the_wrong_kind_are_model_errors(saved, entries):
     (saved / "styles.json").write_text(json.dumps(entries))
     with pytest.raises(ModelError, match="styles.json"):

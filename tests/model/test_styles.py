@@ -27,7 +27,7 @@ def test_accepted_forms(style, expected):
 
 @pytest.mark.parametrize("style,message", [
     ("starry_nite", "did you mean 'starry_night'"),
-    ("cubism", "unknown style 'cubism'"),
+    ("cubism", "unknown style 'cubism'. Known styles: "),
     (3, "out of range; this model has 3 styles"),
     (-1, "out of range"),
     ([1, -1, 0], "must be >= 0"),

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -149,6 +150,22 @@ def test_resume_refuses_changed_settings(data, tmp_path):
         Trainer(_config(data, tmp_path / "run", num_steps=4, learning_rate=1e-2)).run(resume=True)
 
 
+def test_the_run_folder_is_checked_before_training(data, tmp_path):
+    (tmp_path / "notes.txt").write_text("keep")
+    with pytest.raises(ValueError, match="notes.txt: exists and is not a folder"):
+        _config(data, tmp_path / "notes.txt")
+    photos = tmp_path / "holiday"  # --resume given some other folder: nothing is written into it
+    photos.mkdir()
+    (photos / "cat.jpg").write_bytes(b"keep")
+    with pytest.raises(ValueError, match="holds no training run .no checkpoint. but other files .cat.jpg"):
+        Trainer(_config(data, photos)).run(resume=True)
+    assert sorted(os.listdir(photos)) == ["cat.jpg"]
+    # a run killed before its first checkpoint resumes from step 0
+    Trainer(_config(data, tmp_path / "run", num_steps=2)).run()
+    shutil.rmtree(tmp_path / "run" / "checkpoints")
+    assert Trainer(_config(data, tmp_path / "run", num_steps=2)).run(resume=True).training_config["step"] == 2
+
+
 def test_nan_loss_stops_training_and_never_saves_nan(data, tmp_path):
     trainer = Trainer(_config(data, tmp_path / "run", num_steps=5, checkpoint_every=1))
     trainer.model.network.get_layer("in_norm").gamma.assign(np.full((2, 4), np.nan))
@@ -230,8 +247,13 @@ def test_style_pack_round_trip_and_fingerprint_check(tmp_path):
     image = np.random.default_rng(0).random((1, 20, 20, 3), np.float32)
     np.testing.assert_allclose(extended.network([image, tf.one_hot([2], 3)]).numpy(),
                                source.network([image, tf.one_hot([2], 3)]).numpy(), atol=1e-6)
-    with pytest.raises(StyleError, match="already in the model"):
+    with pytest.raises(StyleError, match="already in the model; import it under another name .--name"):
         import_style_pack(extended, pack)
+    with np.load(pack) as members:  # a damaged pack says so, even where its style's name is taken too
+        damaged = {key: members[key] for key in members.files if not key.endswith("/beta")}
+    np.savez(tmp_path / "damaged.npz", **damaged)
+    with pytest.raises(ModelError, match="layers do not match"):
+        import_style_pack(extended, tmp_path / "damaged.npz")
     with pytest.raises(ModelError, match="another base model"):
         import_style_pack(make_tiny_model(seed=2), pack)
     (tmp_path / "bad.npz").write_bytes(b"junk")
