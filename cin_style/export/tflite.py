@@ -60,7 +60,7 @@ class _ServingModule(tf.Module):
     """The serving signature over ``network``'s variables.
 
     The converter saves this module as a SavedModel. Tracking the Keras network itself would make
-    that save trace every layer's own call functions (8 of a tiny model's 11 s int8 export); the
+    that save trace every layer's own call functions (most of a small model's export time); the
     serving function needs only the variables, so only they are tracked and the network is
     reached through the function's closure.
     """
@@ -176,24 +176,23 @@ def export_tflite(model: CinModel, path: str, mode: str = "float32", *,
       equalize: int8 only; rescale conv output channels to equal typical ranges
         first (:func:`~cin_style.export.network.equalize_channel_scales`; the same float function, better int8).
       layout: ``fast`` (default), ``compact`` or ``plain``: the same function with
-        convolutions rearranged to fill XNNPACK's kernels, at the cost of bigger
-        kernels (full model, int8: 1.98, 1.93 and 1.90 MB; 1024 px without AMX 784 and
-        822 ms for fast and compact in the same rounds, plain 627 against compact's 433 ms
-        on an AMX machine; see :func:`cin_style.model.network.space_to_depth_block`).
+        convolutions rearranged to fill XNNPACK's kernels (``fast`` the quickest, ``compact``
+        a little smaller, ``plain`` the smallest and slowest; see
+        :func:`cin_style.model.architecture.space_to_depth_block` and docs/mobile.md for sizes and times).
       activation_ranges: int8 post-training quantization only (ignored otherwise): ``"mse"``
         (default): per tensor the range with the least quantization error over the calibration
         samples (:func:`cin_style.export.calibration.mse_ranges`); a quantile q in (0.5, 1]: each
         range holds all but a fraction 1 - q of its tensor's values at either end in every
         sample (:func:`cin_style.export.calibration.quantile_ranges`); ``"calibrator"`` or None: the
-        converter's calibrated min/max. Bundled model, median PSNR to the float model: mse 33.3 dB,
-        q 0.9995 29.7 dB; calibrator 29.3 dB on an earlier package (docs/benchmarks/int8_ranges.md).
+        converter's calibrated min/max. ``mse`` gives the int8 file closest to the float model
+        (docs/benchmarks/int8_ranges.md).
       float_ends: int8 post-training quantization only: keep :data:`FLOAT_END_LAYERS` (the
         input's contrast standardization, the output's instance norm, 3 channels each) and the
         output's sigmoid in float; all convolutions and the tensors between them stay int8. The
         model is then not fully integer (not for integer-only accelerators).
       tensor_names: keep every tensor's name (what debuggers and graph viewers show); False keeps
         only the inputs' and outputs' (the signature, the metadata and apps need nothing else):
-        the slim alpha 0.5 int8 file 21 KB (3.6%) smaller, the same outputs.
+        a slightly smaller file, the same outputs.
 
     Returns:
       The metadata dict (also written as JSON).

@@ -63,11 +63,9 @@ def space_to_depth_block(channels: int, kernel: int, layout: str = "fast") -> in
     XNNPACK's int8 kernels compute several output channels at a time, so the 9x9 convs
     (32 and 3 filters at full resolution, the input conv also with only 3 input
     channels) waste most of them. ``fast`` and ``compact``: 2x2 blocks (4x the filters
-    and input channels); ``plain``: 1. Blocks of 4 fill AMX's 64-wide int8 tile with the
-    3-filter output conv (4% faster there) but store its kernel 16 times with zeros
-    (221 KB against 38 KB) and bought nothing without AMX, so no layout uses them.
-    Full model, int8, 1024 px, 2 threads, no AMX, same rounds (docs/benchmarks/layouts_2x2.md):
-    fast 1.98 MB 784 ms, compact 1.93 MB 822 ms, fast with 4x4 blocks 2.21 MB 781 ms.
+    and input channels); ``plain``: 1. Blocks of 4 would fill AMX's 64-wide int8 tile with the
+    3-filter output conv, but store its kernel 16 times, mostly zeros, and buy nothing
+    without AMX, so no layout uses them (measurements: docs/mobile.md, docs/benchmarks/layouts_2x2.md).
     """
     if layout not in EXPORT_LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(EXPORT_LAYOUTS)}, got {layout!r}")

@@ -96,8 +96,8 @@ def conditional_instance_norm(
 
       centered: compute ``x - mean`` once and the variance as ``mean(xc * xc)``
         (the same function). TFLite's XNNPACK delegate takes this form in int8,
-        while it rejects int8 SQUARED_DIFFERENCE (measured: 229 ms -> 45 ms on a
-        3-conv probe at 512 px); the export network uses it.
+        while it rejects int8 SQUARED_DIFFERENCE (which then runs on the slow reference
+        kernels); the export network uses it.
 
       moments: ``(mean, variance)``, each [B, 1, 1, C], to use instead of the
         statistics of ``x`` (tiled stylization feeds every tile the statistics of

@@ -1,17 +1,10 @@
 """What the machine's processor can do fast, for choosing a training precision.
 
 bfloat16 mixed precision pays only where the hardware multiplies bfloat16 matrices
-faster than float32 ones. Measured on 2-core machines (``tools/benchmark.py --what
-train``, full network, 256 px, batch 4; README, "Benchmarks"):
-
-- Xeon with AMX-BF16: bf16 4.08 images/s against float32 1.78 (2.3x faster).
-- Xeon with AVX512-BF16 but no AMX: bf16 0.69 against float32 1.13 (1.6x *slower*; 1.9x in
-  another run).
-- AMD EPYC with AVX512-BF16, no AMX (Zen 4 class): bf16 1.51-1.55 images/s against float32
-  1.02-1.03 (1.5x *faster*; ``cin-style train`` from the bundled model, 256 px crops, batch 4,
-  40 steps each, nothing beside). AMD's AVX512-BF16 dot products run at full width, where the
-  Intel part above was slower than its float32 FMAs.
-- AVX2 only (no bf16 instructions; TensorFlow emulates bf16): 6.7x slower.
+faster than float32 ones. On the 2-core machines measured (docs/benchmarks.md, training
+throughput and precision): much faster with AMX-BF16; faster with AMD's AVX512-BF16, whose dot
+products run at full width; *slower* on an Intel part with AVX512-BF16 but no AMX; several times
+slower with AVX2 alone, where TensorFlow emulates bf16.
 
 So ``--precision auto`` takes bf16 with AMX-BF16, with AVX512-BF16 on an AMD processor, with
 Arm BF16 (not measured here; the matrix instructions BFMMLA are what TensorFlow's Arm kernels

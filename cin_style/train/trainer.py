@@ -192,9 +192,8 @@ class Trainer:
         self.strategy = _strategy(config.strategy)
         if config.precision == "mixed_bfloat16" and not bfloat16_training_pays():
             self.log("warning: precision mixed_bfloat16 on a processor without fast bfloat16 instructions "
-                     "(no AMX-BF16, Arm BF16 or AMD AVX512-BF16, no GPU): slower than float32 here (measured "
-                     "1.6-1.9x with Intel's AVX512-BF16 alone, 6.7x where TensorFlow emulates bf16). "
-                     "Use --precision float32.")
+                     "(no AMX-BF16, Arm BF16 or AMD AVX512-BF16, no GPU): slower than float32 here, up to "
+                     "several times where TensorFlow emulates bf16. Use --precision float32.")
         self.log(f"precision: {config.precision}")
         self.stop_reason: str | None = None
         self._prepare_styles()

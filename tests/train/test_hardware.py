@@ -18,7 +18,7 @@ def test_flags_are_read_from_x86_and_arm_cpuinfo():
 def test_bfloat16_pays_only_where_it_was_measured_faster():
     assert cpu_has_fast_bfloat16(SAPPHIRE_RAPIDS)
     assert cpu_has_fast_bfloat16(ARM)
-    # Intel's AVX512-BF16 without AMX trained 1.6-1.9x slower in bf16 than in float32 (README, Benchmarks)
+    # Intel's AVX512-BF16 without AMX trained 1.6-1.9x slower in bf16 than in float32 (docs/benchmarks.md)
     assert not cpu_has_fast_bfloat16(AVX512_BF16_ONLY)
     # ... but 1.5x faster on an AMD EPYC with AVX512-BF16 (cin_style/hardware.py)
     assert cpu_has_fast_bfloat16(ZEN4)
