@@ -11,7 +11,7 @@ Quick start::
     cin_style.stylize("photo.jpg", {"starry_night": 0.5, "great_wave": 0.5})
 
 Public API (attributes load on first use, so ``import cin_style`` is cheap). Without TensorFlow (the
-plain install): ``stylize`` and ``list_styles`` with the bundled model, ``TFLiteStylizer``,
+plain install): ``stylize`` and ``list_styles`` with the bundled model, ``TFLiteStylizer``, ``style_sheet``,
 ``Architecture``, the errors ``CinStyleError``, ``ImageError``, ``StyleError``, ``ModelError``,
 ``MissingExtra``. With the ``[train]`` extra also: ``Stylizer``, ``load_model``, ``save_model``,
 ``CinModel``, ``StyleInfo``, ``build_transform_network``, ``ConditionalInstanceNorm``, ``optimize``
@@ -32,6 +32,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "stylize": "cin_style.stylization.api",
     "list_styles": "cin_style.stylization.api",
+    "style_sheet": "cin_style.stylization.sheet",
     "Stylizer": "cin_style.stylization.tf_backend",
     "TFLiteStylizer": "cin_style.stylization.tflite_backend",
     "load_model": "cin_style.model.format",

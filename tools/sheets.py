@@ -6,21 +6,12 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from cin_style.files.images import load_image, to_pil
+from cin_style.stylization.sheet import fit_tile
 
 __all__ = ["contact_sheet", "model_comparison", "blend_strip", "grid"]
 
 _LABEL_HEIGHT = 18
 _GAP = 4
-
-
-def _fit(image: Image.Image, size: int) -> Image.Image:
-    """Resizes so the longer side is ``size`` and pads to a square on white."""
-    scale = size / max(image.size)
-    resized = image.convert("RGB").resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                                          Image.LANCZOS)
-    tile = Image.new("RGB", (size, size), "white")
-    tile.paste(resized, ((size - resized.width) // 2, (size - resized.height) // 2))
-    return tile
 
 
 def grid(rows: list[list[Image.Image]], labels: list[str], tile_size: int) -> Image.Image:
@@ -39,7 +30,8 @@ def grid(rows: list[list[Image.Image]], labels: list[str], tile_size: int) -> Im
         if len(row) != columns:
             raise ValueError(f"row {r} has {len(row)} images, expected {columns}")
         for c, image in enumerate(row):
-            sheet.paste(_fit(image, tile_size), (_GAP + c * (tile_size + _GAP), _LABEL_HEIGHT + r * (tile_size + _GAP)))
+            position = (_GAP + c * (tile_size + _GAP), _LABEL_HEIGHT + r * (tile_size + _GAP))
+            sheet.paste(fit_tile(image, tile_size, tile_size), position)
     return sheet
 
 

@@ -154,7 +154,8 @@ def test_stylize_controls_on_the_command_line(tiny_model_dir, photo_path, tmp_pa
 
 @pytest.mark.parametrize("command,option,default", [("train", "--content-dir", "(default: 40000)"),
                                                     ("export", "--calibration-dir", "(default: mse)"),
-                                                    ("slim", "--distill-weight", "(default: 20.0)")])
+                                                    ("slim", "--distill-weight", "(default: 20.0)"),
+                                                    ("sheet", "--tile-size", "(default: 256)")])
 def test_every_command_documents_its_options_with_defaults_without_starting_tensorflow(command, option, default):
     script = ("import sys\nfrom cin_style.cli.main import main\ntry:\n    main([%r, '--help'])\n"
               "except SystemExit as exit_:\n    code = exit_.code\n"
@@ -289,3 +290,34 @@ def test_pipes_json_and_info_on_the_runtime(photo_path, tmp_path):
     info = run_cli("info", "--json")
     facts = json.loads(info.stdout)
     assert facts["styles"] == 16 and facts["threads"] >= 1 and facts["runtime_model_mode"] == "int8"
+
+
+def test_sheet_shows_the_photo_and_every_style_in_a_labelled_grid(tiny_model_dir, photo_path, tmp_path):
+    sheet = tmp_path / "sheet.png"
+    result = run_main("sheet", photo_path, "--model", tiny_model_dir, "--tile-size", "64", "-o", sheet)
+    assert result.returncode == 0, result.stderr
+    grid = np.asarray(Image.open(sheet).convert("RGB"), np.float32)
+    # the photo and 3 styles: 2 x 2 tiles of the photo's shape (53 x 37 -> 64 x 45), each under a label
+    assert grid.shape[1] > grid.shape[0] and grid.shape[1] == 6 + 2 * (64 + 6)
+    tiles = [grid[y:y + 45, x:x + 64] for y in (6 + 16, 6 + 16 + 45 + 6 + 16) for x in (6, 6 + 64 + 6)]
+    photo = np.asarray(Image.open(photo_path).convert("RGB").resize((64, 45), Image.Resampling.LANCZOS), np.float32)
+    assert np.abs(tiles[0] - photo).mean() < 8  # the photo first
+    assert min(np.abs(a - b).mean() for i, a in enumerate(tiles[1:]) for b in tiles[i + 2:]) > 1  # styles differ
+    two = run_main("sheet", photo_path, "--model", tiny_model_dir, "--styles", "gamma_style,0", "--columns", "3",
+                   "--tile-size", "64", "-o", tmp_path / "two.jpg")
+    assert two.returncode == 0 and Image.open(tmp_path / "two.jpg").size == (6 + 3 * 70, 6 + 16 + 45 + 6)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--styles", "alpha_style,nope"], "unknown style 'nope'"),
+    (["-o", "sheet.gif"], "cannot write .gif"),
+    (["-o", "taken.png"], "taken.png: already exists"),
+    (["-o", "."], "is a folder"),
+])
+def test_sheet_usage_errors_leave_nothing_behind(tiny_model_dir, photo_path, tmp_path, args, message):
+    (tmp_path / "taken.png").write_bytes(b"keep")
+    before = sorted(os.listdir(tmp_path))
+    output = [] if "-o" in args else ["-o", "sheet.png"]
+    result = run_main("sheet", photo_path, "--model", tiny_model_dir, *args, *output, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert sorted(os.listdir(tmp_path)) == before and (tmp_path / "taken.png").read_bytes() == b"keep"
