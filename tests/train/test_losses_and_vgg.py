@@ -56,7 +56,8 @@ def test_loss_network_choices_are_checked():
 
 
 def test_perceptual_loss_returns_total_and_named_terms():
-    config = LossConfig(style_layers=("conv1_2", "conv2_2"), content_layer="conv2_2", tv_weight=0.5)
+    config = LossConfig(style_layers=("conv1_2", "conv2_2"), content_layer="conv2_2", tv_weight=0.5,
+                        moment_weight=0.0)
     loss = PerceptualLoss(config)
     rng = np.random.default_rng(1)
     content = rng.random((2, 24, 24, 3), np.float32)
