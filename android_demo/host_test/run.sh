@@ -13,4 +13,11 @@ gcc -O3 -Wall -Wextra -Werror -shared -fPIC -I"$java_home/include" -I"$java_home
     -o "$build/libcinstyle_pixels.so" -lm
 javac -d "$build/classes" "$demo/app/src/main/java/com/cinstyle/demo/PixelConverter.java" \
     "$here/PixelConverterHostTest.java"
-java -Djava.library.path="$build" -cp "$build/classes" PixelConverterHostTest "$demo/golden/pixels.json"
+# -Xcheck:jni is what every debug build on a device does: any JNI misuse it reports fails the test.
+java -Xcheck:jni -Djava.library.path="$build" -cp "$build/classes" PixelConverterHostTest "$demo/golden/pixels.json" \
+    > "$build/out.txt" 2>&1 || { cat "$build/out.txt"; exit 1; }
+cat "$build/out.txt"
+if grep -qiE "^warning|WARNING in native method|FATAL ERROR in native method" "$build/out.txt"; then
+    echo "JNI misuse reported by -Xcheck:jni" >&2
+    exit 1
+fi

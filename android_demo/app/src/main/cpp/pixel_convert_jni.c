@@ -17,9 +17,10 @@ static void throw_java(JNIEnv *env, const char *cls, const char *message) {
     if (exception != NULL) (*env)->ThrowNew(env, exception, message);
 }
 
-/* Checks the arguments; returns the pixel count, or -1 after throwing. */
+/* Checks the arguments; returns the pixel count and sets *address to the buffer's memory, or returns -1 after
+ * throwing. The address is taken here, before any array is held critical: no JNI call may come in between. */
 static jlong check_args(JNIEnv *env, jintArray pixels, jint width, jint height, jobject buffer,
-                        jlong bytes_per_pixel) {
+                        jlong bytes_per_pixel, void **address) {
     if (pixels == NULL) { throw_java(env, "java/lang/NullPointerException", "pixels is null"); return -1; }
     if (buffer == NULL) { throw_java(env, "java/lang/NullPointerException", "buffer is null"); return -1; }
     if (width <= 0 || height <= 0) {
@@ -35,7 +36,8 @@ static jlong check_args(JNIEnv *env, jintArray pixels, jint width, jint height, 
         throw_java(env, "java/lang/IllegalArgumentException", "pixels array is shorter than width * height");
         return -1;
     }
-    if ((*env)->GetDirectBufferAddress(env, buffer) == NULL) {
+    *address = (*env)->GetDirectBufferAddress(env, buffer);
+    if (*address == NULL) {
         throw_java(env, "java/lang/IllegalArgumentException", "buffer must be a direct ByteBuffer");
         return -1;
     }
@@ -57,11 +59,12 @@ static int check_quantization(JNIEnv *env, jfloat scale) {
 JNIEXPORT void JNICALL Java_com_cinstyle_demo_PixelConverter_argbToFloat(
         JNIEnv *env, jclass cls, jintArray pixels, jint width, jint height, jobject out) {
     (void)cls;
-    jlong count = check_args(env, pixels, width, height, out, 3 * (jlong)sizeof(float));
+    void *address;
+    jlong count = check_args(env, pixels, width, height, out, 3 * (jlong)sizeof(float), &address);
     if (count < 0) return;
     jint *px = (*env)->GetPrimitiveArrayCritical(env, pixels, NULL);
     if (px == NULL) return;
-    cin_argb_to_float((const int32_t *)px, (size_t)count, (float *)(*env)->GetDirectBufferAddress(env, out));
+    cin_argb_to_float((const int32_t *)px, (size_t)count, (float *)address);
     (*env)->ReleasePrimitiveArrayCritical(env, pixels, px, JNI_ABORT);
 }
 
@@ -70,11 +73,12 @@ JNIEXPORT void JNICALL Java_com_cinstyle_demo_PixelConverter_argbToQuantized(
         jint zero_point, jboolean is_signed) {
     (void)cls;
     if (!check_quantization(env, scale)) return;
-    jlong count = check_args(env, pixels, width, height, out, 3);
+    void *address;
+    jlong count = check_args(env, pixels, width, height, out, 3, &address);
     if (count < 0) return;
     jint *px = (*env)->GetPrimitiveArrayCritical(env, pixels, NULL);
     if (px == NULL) return;
-    cin_argb_to_quantized((const int32_t *)px, (size_t)count, (*env)->GetDirectBufferAddress(env, out), scale,
+    cin_argb_to_quantized((const int32_t *)px, (size_t)count, address, scale,
                           zero_point, is_signed);
     (*env)->ReleasePrimitiveArrayCritical(env, pixels, px, JNI_ABORT);
 }
@@ -82,11 +86,12 @@ JNIEXPORT void JNICALL Java_com_cinstyle_demo_PixelConverter_argbToQuantized(
 JNIEXPORT void JNICALL Java_com_cinstyle_demo_PixelConverter_floatToArgb(
         JNIEnv *env, jclass cls, jobject in, jint width, jint height, jintArray pixels) {
     (void)cls;
-    jlong count = check_args(env, pixels, width, height, in, 3 * (jlong)sizeof(float));
+    void *address;
+    jlong count = check_args(env, pixels, width, height, in, 3 * (jlong)sizeof(float), &address);
     if (count < 0) return;
     jint *px = (*env)->GetPrimitiveArrayCritical(env, pixels, NULL);
     if (px == NULL) return;
-    cin_float_to_argb((const float *)(*env)->GetDirectBufferAddress(env, in), (size_t)count, (int32_t *)px);
+    cin_float_to_argb((const float *)address, (size_t)count, (int32_t *)px);
     (*env)->ReleasePrimitiveArrayCritical(env, pixels, px, 0);
 }
 
@@ -95,11 +100,12 @@ JNIEXPORT void JNICALL Java_com_cinstyle_demo_PixelConverter_quantizedToArgb(
         jint zero_point, jboolean is_signed) {
     (void)cls;
     if (!check_quantization(env, scale)) return;
-    jlong count = check_args(env, pixels, width, height, in, 3);
+    void *address;
+    jlong count = check_args(env, pixels, width, height, in, 3, &address);
     if (count < 0) return;
     jint *px = (*env)->GetPrimitiveArrayCritical(env, pixels, NULL);
     if (px == NULL) return;
-    cin_quantized_to_argb((*env)->GetDirectBufferAddress(env, in), (size_t)count, (int32_t *)px, scale, zero_point,
+    cin_quantized_to_argb(address, (size_t)count, (int32_t *)px, scale, zero_point,
                           is_signed);
     (*env)->ReleasePrimitiveArrayCritical(env, pixels, px, 0);
 }
