@@ -122,6 +122,16 @@ def _tile_progress(done: int, total: int) -> None:
     print(f"\r  tiles [{bar}] {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
+def _fit_progress(done: int, total: int) -> None:
+    """Progress of fitting a --style-image (one line on stderr, rewritten on a terminal)."""
+    if done % 10 and done != total:
+        return
+    width = 30
+    bar = "#" * (width * done // total) + "." * (width - width * done // total)
+    end = "\n" if done == total or not sys.stderr.isatty() else ""
+    print(f"\r  learning the style picture [{bar}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
 def _command_stylize(args) -> int:
     if "-" not in args.inputs:
         return _stylize_inputs(args)
@@ -149,7 +159,18 @@ def _stylize_inputs(args) -> int:
         raise UsageError("say where to write: -o OUT for one input, or --out-dir DIR")
     if args.output == "-" and args.json:
         raise UsageError("--json and -o - would both write to standard output")
-    label = _style_label(args.style if not args.style_outside else f"{args.style}+{args.style_outside}")
+    picture_style = None
+    if args.style_image:
+        from cin_style.train.style_fit import style_name_for
+
+        if args.backend == "tflite" or args.tflite_model:
+            raise UsageError("--style-image needs the TensorFlow backend: a .tflite file's styles are fixed")
+        load_image(args.style_image)  # an unreadable picture is a usage error, before any work
+        picture_style = style_name_for(args.style_image, [])
+    if not (args.style or args.style_image):
+        raise UsageError("say which style: --style NAME (see `cin-style styles`), or --style-image PICTURE")
+    style: str = args.style or str(picture_style)
+    label = _style_label(style if not args.style_outside else f"{style}+{args.style_outside}")
     destinations = _checked_destinations(inputs, args, label)  # before any model is loaded
     if _stylize_backend(args) == "tflite":
         if args.model:
@@ -162,8 +183,16 @@ def _stylize_inputs(args) -> int:
     else:
         from cin_style.stylization.tf_backend import Stylizer
 
-        stylizer = Stylizer(args.model, max_pixels=args.max_pixels, progress=_tile_progress)
-    weights = stylizer.style_weights(args.style)  # a bad style is a usage error, before any work
+        model = args.model
+        if args.style_image:
+            from cin_style.stylization.tf_backend import resolve_model
+            from cin_style.train.style_fit import with_style_picture
+
+            model, fitted_name = with_style_picture(resolve_model(args.model), args.style_image,
+                                                    progress=_fit_progress)
+            style = args.style or fitted_name
+        stylizer = Stylizer(model, max_pixels=args.max_pixels, progress=_tile_progress)
+    weights = stylizer.style_weights(style)  # a bad style is a usage error, before any work
     regions = None
     if args.mask or args.style_outside:
         if not (args.mask and args.style_outside):
@@ -184,7 +213,7 @@ def _stylize_inputs(args) -> int:
     protected = tuple(path for path, _ in inputs) + ((args.mask,) if args.mask else ())
     progress = _Progress(len(inputs))
     failures = []
-    records: dict[str, dict] = {path: {"input": path, "output": destination, "style": args.style}
+    records: dict[str, dict] = {path: {"input": path, "output": destination, "style": style}
                                 for (path, _), destination in zip(inputs, destinations)}
     # Decoding the next image and encoding the previous one run on worker threads while the
     # network (which releases the GIL) works on the current one.
@@ -246,10 +275,10 @@ def _write_to_stdout(image, args) -> None:
 
 
 def _stylize_backend(args) -> str:
-    """tflite (the runtime) unless a model folder or --backend tf asks for TensorFlow."""
+    """tflite (the runtime) unless a model folder, a --style-image or --backend tf asks for TensorFlow."""
     if args.backend != "auto":
         return args.backend
-    return "tf" if args.model else "tflite"
+    return "tf" if args.model or getattr(args, "style_image", None) else "tflite"
 
 
 def _command_styles(args) -> int:
@@ -363,9 +392,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Stylize one or more images (files or folders, searched recursively).")
     stylize.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders, or - to read one image "
                                                                    "from standard input")
-    stylize.add_argument("-s", "--style", required=True,
+    stylize.add_argument("-s", "--style",
                          help="a style name or index, or a blend like 'starry_night=0.7,great_wave=0.3' "
                               "(see `cin-style styles`)")
+    stylize.add_argument("--style-image", help="any picture as the style: its gamma/beta are learnt against the "
+                                               "model (about a minute on 2 CPU cores, then cached in "
+                                               "~/.cache/cin-style); named after the file, so --style may blend "
+                                               "it; needs the [train] extra")
     destination = stylize.add_mutually_exclusive_group()
     destination.add_argument("-o", "--output", help="output file (one input only); format from its extension; - "
                                                     "writes the image to standard output (PNG, or --format)")
