@@ -396,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a style name or index, or a blend like 'starry_night=0.7,great_wave=0.3' "
                               "(see `cin-style styles`)")
     stylize.add_argument("--style-image", help="any picture as the style: its gamma/beta are learnt against the "
-                                               "model (about a minute on 2 CPU cores, then cached in "
+                                               "model (a minute or two on 2 CPU cores, then cached in "
                                                "~/.cache/cin-style); named after the file, so --style may blend "
                                                "it; needs the [train] extra")
     destination = stylize.add_mutually_exclusive_group()

@@ -73,7 +73,7 @@ def stylize(image: ImageSource, style: StyleSpec | None = None, *, model: ModelS
       tflite_model: a .tflite file made by ``cin-style export`` (default: the bundled one).
       num_threads: LiteRT threads (default: every CPU this process may use).
       style_image: any picture (a painting, a texture, a photo) as one more style of the model:
-        its gamma/beta are fitted against the model's frozen convolutions (about a minute on 2
+        its gamma/beta are fitted against the model's frozen convolutions (a minute or two on 2
         CPU cores the first time; then read from ``~/.cache/cin-style``). The style is named
         after the file (``my_painting.jpg`` -> ``my_painting``) and is what ``style`` defaults
         to; ``style`` may also blend it with the model's own styles. Needs the ``[train]`` extra

@@ -28,7 +28,9 @@ from cin_style.export.calibration import CALIBRATION_PHOTOS
 from cin_style.files.folders import find_images
 from cin_style.files.images import ImageSource, load_image, resize_short_side
 from cin_style.model.format import CinModel, StyleInfo
+from cin_style.model.network import build_transform_network
 from cin_style.train.data import load_style_image
+from cin_style.train.hardware import bfloat16_training_pays
 from cin_style.train.losses import LossConfig, PerceptualLoss
 
 __all__ = ["FitSettings", "fit_style", "with_style_picture", "style_name_for", "cache_dir", "FIT_VERSION"]
@@ -42,7 +44,8 @@ MIN_STYLE_SIDE = 64
 
 @dataclasses.dataclass(frozen=True)
 class FitSettings:
-    """How a new style is fitted. The defaults take about a minute on 2 CPU cores."""
+    """How a new style is fitted. The defaults take about a minute on 2 CPU cores with fast bfloat16, 1.5 minutes
+    without (docs/bundled_model.md)."""
 
     steps: int = 100
     batch_size: int = 4
@@ -50,6 +53,8 @@ class FitSettings:
     photo_short_side: int = 256
     learning_rate: float = 0.02
     seed: int = 0
+    #: "auto": bfloat16 where it trains faster (:func:`cin_style.train.hardware.bfloat16_training_pays`).
+    precision: str = "auto"
     #: The content term's weight (None: the model's own). A picture the network never saw has nothing of the
     #: shared convolutions tuned to it, and at the recipe's weight (2) faces dissolve; at 6 they stay readable
     #: (looked at: Gauguin's Vision after the Sermon on the example photos, docs/bundled_model.md).
@@ -59,6 +64,8 @@ class FitSettings:
         if self.steps < 1 or self.batch_size < 1 or not 16 <= self.crop_size <= self.photo_short_side:
             raise ValueError(f"bad fit settings {self}: steps and batch_size >= 1, 16 <= crop_size <= "
                              "photo_short_side")
+        if self.precision not in ("auto", "float32", "mixed_bfloat16"):
+            raise ValueError(f"precision must be 'auto', 'float32' or 'mixed_bfloat16', got {self.precision!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
 
@@ -148,7 +155,19 @@ def fit_style(model: CinModel, style_image: ImageSource, name: str, *, photos: S
                                     "name": name, "version": FIT_VERSION, "start": model.style_names[start],
                                     **dataclasses.asdict(settings)}})
 
-    network = fitted.network
+    precision = settings.precision
+    if precision == "auto":
+        precision = "mixed_bfloat16" if bfloat16_training_pays() else "float32"
+    network, fit_loss = fitted.network, loss
+    if precision == "mixed_bfloat16":  # a copy computing in bfloat16 (float32 variables), as the trainer does
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        try:
+            network = build_transform_network(fitted.architecture)
+            network.set_weights(fitted.network.get_weights())  # built alike: the same weights in the same order
+            fit_loss = PerceptualLoss(loss.config)
+            targets = fit_loss.style_targets(_style_pixels(style_image, loss.config.style_image_size)[None])
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
     trainable = [v for v in network.trainable_variables if v.name.endswith(("gamma:0", "beta:0"))]
     last_row = tf.constant(np.eye(fitted.num_styles, dtype=np.float32)[-1][:, None])  # only the new row moves
     optimizer = keras.optimizers.Adam(settings.learning_rate)
@@ -158,9 +177,10 @@ def fit_style(model: CinModel, style_image: ImageSource, name: str, *, photos: S
 
     @tf.function(autograph=False)  # straight-line code: nothing for autograph to convert
     def step(images):
+        content_features = fit_loss.content_features(images)
         with tf.GradientTape() as tape:
             outputs = network([images, one_hot], training=True)
-            total, _ = loss(outputs, loss.content_features(images), tiled)
+            total, _ = fit_loss(outputs, content_features, tiled)
         gradients = tape.gradient(total, trainable)
         optimizer.apply_gradients([(g * last_row, v) for g, v in zip(gradients, trainable)])
         return total
@@ -172,6 +192,8 @@ def fit_style(model: CinModel, style_image: ImageSource, name: str, *, photos: S
             raise StyleError(f"fitting the style diverged at step {index + 1} (loss {float(total)})")
         if progress:
             progress(index + 1, settings.steps)
+    if network is not fitted.network:
+        fitted.network.set_weights(network.get_weights())
     return fitted
 
 

@@ -1,5 +1,7 @@
 """Any picture as a style: the fit, its cache, the API and the command line (tiny network, few steps)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -12,7 +14,7 @@ from cin_style.train.losses import LossConfig, PerceptualLoss
 from cin_style.train.style_fit import FitSettings, fit_style, with_style_picture
 from tiny_models import make_tiny_model
 
-FAST = FitSettings(steps=4, batch_size=2, crop_size=32, photo_short_side=48, learning_rate=0.05)
+FAST = FitSettings(steps=4, batch_size=2, crop_size=32, photo_short_side=48, learning_rate=0.05, precision="float32")
 SMALL_LOSS = LossConfig(content_layer="conv2_2", style_layers=("conv1_2", "conv2_2"), style_image_size=64)
 
 
@@ -42,8 +44,9 @@ def _fit_objective(model, index, picture):
     return float(total)
 
 
-def test_a_picture_becomes_one_more_style_and_nothing_else_changes(model, picture):
-    fitted = fit_style(model, picture, "my_stripes", settings=FAST)
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_a_picture_becomes_one_more_style_and_nothing_else_changes(model, picture, precision):
+    fitted = fit_style(model, picture, "my_stripes", settings=dataclasses.replace(FAST, precision=precision))
     assert fitted.style_names == [*model.style_names, "my_stripes"]
     before, after = model.weights_dict(), fitted.weights_dict()
     for key, value in before.items():
