@@ -69,3 +69,26 @@ def canonical_options(argv: list[str], negatable: frozenset[str] | set[str] = fr
 
 def log_to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+DEVICES = ("auto", "cpu", "gpu")
+
+
+def choose_device(device: str, backend: str) -> None:
+    """Applies ``--device`` before any model loads: ``cpu`` hides GPUs from TensorFlow, ``gpu`` insists on one;
+    the runtime (LiteRT) runs on the CPU only, so ``gpu`` there is a usage error saying what would work."""
+    if device == "auto":
+        return
+    if backend == "tflite":
+        if device == "gpu":
+            raise UsageError("--device gpu: the runtime (LiteRT) runs on the CPU; the TensorFlow backend uses a GPU "
+                             "where TensorFlow sees one (--backend tf or --model, the [train] extra)")
+        return
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if device == "gpu" and not gpus:
+        raise UsageError("--device gpu: TensorFlow sees no GPU on this machine (a CUDA GPU with its driver is "
+                         "needed); use --device cpu or auto")
+    if device == "cpu" and gpus:
+        tf.config.set_visible_devices([], "GPU")

@@ -17,8 +17,8 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from cin_style.cli.common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, HelpFormatter, UsageError,
-                                  bounded, canonical_options)
+from cin_style.cli.common import (DEVICES, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, HelpFormatter,
+                                  UsageError, bounded, canonical_options, choose_device)
 from cin_style.quiet_start import start_tensorflow
 from cin_style.errors import CinStyleError, ImageError, StyleError
 from cin_style.optional_deps import require_tensorflow
@@ -172,6 +172,7 @@ def _stylize_inputs(args) -> int:
     style: str = args.style or str(picture_style)
     label = _style_label(style if not args.style_outside else f"{style}+{args.style_outside}")
     destinations = _checked_destinations(inputs, args, label)  # before any model is loaded
+    choose_device(args.device, _stylize_backend(args))
     if _stylize_backend(args) == "tflite":
         if args.model:
             raise UsageError("--model is a model folder (TensorFlow backend); with --backend tflite pass "
@@ -424,6 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("--tflite-model", help="a .tflite file made by `cin-style export` (default: the bundled one)")
     stylize.add_argument("--threads", type=bounded(int, 1, 1024),
                          help="LiteRT threads (tflite backend; default: every CPU this process may use)")
+    stylize.add_argument("--device", choices=DEVICES, default="auto",
+                         help="auto: the runtime on the CPU, TensorFlow on a GPU where it sees one; cpu; gpu "
+                              "(TensorFlow backend only; refused where there is none)")
     stylize.add_argument("--overwrite", action="store_true", help="replace existing output files")
     stylize.add_argument("--json", action="store_true", help="print one JSON object per input (input, output, style, "
                                                               "width, height, seconds, or the error)")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from cin_style.cli.common import EXIT_OK, SubCommands, UsageError, add_parser, bounded, comma_list
+from cin_style.cli.common import (DEVICES, EXIT_OK, SubCommands, UsageError, add_parser, bounded, choose_device,
+                                  comma_list)
 
 NEGATABLE: set[str] = set()
 
@@ -30,6 +31,8 @@ def register(commands: SubCommands) -> None:
     parser.add_argument("--tflite-model", help="a .tflite file made by `cin-style export` (default: the bundled one)")
     parser.add_argument("--threads", type=bounded(int, 1, 1024),
                         help="LiteRT threads (default: every CPU this process may use)")
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="auto; cpu; gpu (with --model, the TensorFlow backend; refused where there is none)")
     parser.add_argument("--quality", type=bounded(int, 1, 100), default=95, help="JPEG/WebP quality")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing sheet")
     parser.set_defaults(handler=run_sheet, needs_tensorflow=lambda args: bool(args.model), preflight=_preflight)
@@ -59,6 +62,7 @@ def run_sheet(args: argparse.Namespace) -> int:
     from cin_style.stylization.sheet import SheetStylizer, style_sheet
 
     stylizer: SheetStylizer
+    choose_device(args.device, "tf" if args.model else "tflite")
     if args.model:
         from cin_style.stylization.tf_backend import Stylizer
 

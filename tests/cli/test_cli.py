@@ -122,6 +122,21 @@ def test_a_folder_where_a_file_belongs_is_a_usage_error(tiny_model_dir, photo_pa
     assert sorted(os.listdir(tmp_path)) == before and not os.listdir(tmp_path / "results")
 
 
+def test_device_choice_is_honoured_or_refused_clearly(tiny_model_dir, photo_path, tmp_path):
+    import tensorflow as tf
+
+    runtime = run_main("stylize", photo_path, "--style", "0", "--device", "gpu", "-o", tmp_path / "a.png")
+    assert runtime.returncode == 2 and "the runtime (LiteRT) runs on the CPU" in runtime.stderr
+    on_cpu = run_main("stylize", photo_path, "--style", "0", "--device", "cpu", "--model", tiny_model_dir,
+                      "-o", tmp_path / "b.png")
+    assert on_cpu.returncode == 0, on_cpu.stderr
+    if not tf.config.list_physical_devices("GPU"):
+        gpu = run_main("stylize", photo_path, "--style", "0", "--device", "gpu", "--model", tiny_model_dir,
+                       "-o", tmp_path / "c.png")
+        assert gpu.returncode == 2 and "TensorFlow sees no GPU" in gpu.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["b.png", "photo.png"]
+
+
 def test_missing_model_exits_2(photo_path, tmp_path):
     result = run_main("stylize", photo_path, "--style", "0", "-o", tmp_path / "x.png", "--model", tmp_path / "none")
     assert result.returncode == 2 and "no such model directory" in result.stderr
