@@ -12,10 +12,10 @@ Quick start::
 
 Public API (attributes load on first use, so ``import cin_style`` is cheap). Without TensorFlow (the
 plain install): ``stylize`` and ``list_styles`` with the bundled model, ``TFLiteStylizer``, ``style_sheet``,
-``Architecture``, the errors ``CinStyleError``, ``ImageError``, ``StyleError``, ``ModelError``,
-``MissingExtra``. With the ``[train]`` extra also: ``Stylizer``, ``load_model``, ``save_model``,
-``CinModel``, ``StyleInfo``, ``build_transform_network``, ``ConditionalInstanceNorm``, ``optimize``
-(Gatys reference).
+``Architecture``; with the ``[video]`` extra ``stylize_video``; the errors ``CinStyleError``,
+``ImageError``, ``StyleError``, ``ModelError``, ``MissingExtra``, ``VideoError``. With the ``[train]`` extra
+also: ``Stylizer``, ``load_model``, ``save_model``, ``CinModel``, ``StyleInfo``, ``build_transform_network``,
+``ConditionalInstanceNorm``, ``optimize`` (Gatys reference).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib
 
 from cin_style import _moved
-from cin_style.errors import CinStyleError, ImageError, MissingExtra, ModelError, StyleError
+from cin_style.errors import CinStyleError, ImageError, MissingExtra, ModelError, StyleError, VideoError
 
 _moved.install()  # old flat module paths (cin_style.stylizer, ...) still import, with a warning
 
@@ -33,6 +33,7 @@ _LAZY = {
     "stylize": "cin_style.stylization.api",
     "list_styles": "cin_style.stylization.api",
     "style_sheet": "cin_style.stylization.sheet",
+    "stylize_video": "cin_style.stylization.video",
     "Stylizer": "cin_style.stylization.tf_backend",
     "TFLiteStylizer": "cin_style.stylization.tflite_backend",
     "load_model": "cin_style.model.format",
@@ -45,7 +46,8 @@ _LAZY = {
     "optimize": "cin_style.quality.gatys",
 }
 
-__all__ = [*_LAZY, "CinStyleError", "ImageError", "StyleError", "ModelError", "MissingExtra", "__version__"]
+__all__ = [*_LAZY, "CinStyleError", "ImageError", "StyleError", "ModelError", "MissingExtra", "VideoError",
+           "__version__"]
 
 
 def __getattr__(name: str):

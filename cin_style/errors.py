@@ -18,7 +18,7 @@ these classes.  They subclass :class:`ValueError`, so code that already catches
 
 from __future__ import annotations
 
-__all__ = ["CinStyleError", "ImageError", "StyleError", "ModelError", "MissingExtra"]
+__all__ = ["CinStyleError", "ImageError", "StyleError", "ModelError", "MissingExtra", "VideoError"]
 
 
 class CinStyleError(ValueError):
@@ -39,3 +39,7 @@ class ModelError(CinStyleError):
 
 class MissingExtra(CinStyleError):
     """A feature needs the packages of an extra that is not installed (the message names it)."""
+
+
+class VideoError(CinStyleError):
+    """A video input that cannot be read or used, or an output that cannot be written."""

@@ -1,5 +1,5 @@
-"""The optional ``[train]`` dependencies (TensorFlow and friends): checks and imports with an error that
-says, in one line, which extra to install."""
+"""The optional dependencies: ``[train]`` (TensorFlow and friends) and ``[video]`` (PyAV, OpenCV); checks and
+imports with an error that says, in one line, which extra to install."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import types
 
 from cin_style.errors import MissingExtra
 
-__all__ = ["MissingExtra", "tensorflow_available", "require_tensorflow", "import_tfmot", "TRAIN_EXTRA"]
+__all__ = ["MissingExtra", "tensorflow_available", "require_tensorflow", "import_tfmot", "TRAIN_EXTRA",
+           "VIDEO_EXTRA", "import_video_module"]
 
 TRAIN_EXTRA = "pip install 'cin-style[train]'"
+VIDEO_EXTRA = "pip install 'cin-style[video]'"
 
 
 def tensorflow_available() -> bool:
@@ -31,3 +33,12 @@ def import_tfmot(feature: str) -> types.ModuleType:
     except ImportError as exc:
         raise MissingExtra(f"{feature} needs tensorflow-model-optimization: {TRAIN_EXTRA}") from exc
     return tfmot
+
+
+def import_video_module(module: str, distribution: str) -> types.ModuleType:
+    """``module`` of the ``[video]`` extra (``av``: PyAV; ``cv2``: OpenCV), or MissingExtra naming
+    ``distribution`` and the extra."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtra(f"video needs {distribution}, which the plain install leaves out: {VIDEO_EXTRA}") from exc

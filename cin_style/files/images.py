@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import stat
 import warnings
 
 import numpy as np
@@ -18,7 +17,7 @@ from PIL import TiffImagePlugin, WebPImagePlugin  # noqa: F401
 
 from typing import Union
 
-from cin_style.files import PathLike
+from cin_style.files import PathLike, check_input_file
 from cin_style.files.atomic import atomic_write
 from cin_style.errors import ImageError
 
@@ -89,14 +88,7 @@ def open_image_file(path: PathLike) -> Image.Image:
 
 
 def _open_file(path: str, max_pixels: int) -> Image.Image:
-    if not os.path.exists(path):
-        raise ImageError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise ImageError(f"{path}: is a directory, not an image file")
-    if not stat.S_ISREG(os.stat(path).st_mode):  # opening a pipe would wait for a writer forever
-        raise ImageError(f"{path}: not a regular file (a pipe, device or socket); give an image file")
-    if os.path.getsize(path) == 0:
-        raise ImageError(f"{path}: empty file (0 bytes)")
+    check_input_file(path, "image", ImageError)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # max_pixels is our limit

@@ -20,11 +20,12 @@ from cin_style.model.bundled import bundled_runtime_path
 from cin_style.model.styles import StyleSpec
 from cin_style.optional_deps import require_tensorflow
 from cin_style.stylization.controls import Region
+from cin_style.stylization.pipeline import Backend, stylize_with
 
 if TYPE_CHECKING:  # the TensorFlow backend's types, without importing TensorFlow
     from cin_style.stylization.tf_backend import ModelSource, Stylizer
 
-__all__ = ["stylize", "list_styles", "BACKENDS"]
+__all__ = ["stylize", "list_styles", "backend_for", "BACKENDS"]
 
 BACKENDS = ("auto", "tflite", "tf")
 
@@ -93,40 +94,41 @@ def stylize(image: ImageSource, style: StyleSpec | None = None, *, model: ModelS
         >>> import cin_style
         >>> cin_style.stylize("photo.jpg", "starry_night").save("out.jpg")
     """
+    if style is None and regions is None and style_image is None:
+        raise StyleError("give a style (a name, an index, a blend or weights) or regions=[(mask, style), ...]")
+    stylizer, picture_style = backend_for(model=model, backend=backend, tflite_model=tflite_model,
+                                          num_threads=num_threads, style_image=style_image)
+    return stylize_with(stylizer, image, picture_style if style is None else style, preserve_color=preserve_color,
+                        strength=strength, regions=regions, feather_px=feather_px, style_scale=style_scale)
+
+
+def backend_for(*, model: ModelSource | Stylizer = None, backend: str = "auto", tflite_model: PathLike | None = None,
+                num_threads: int | None = None, style_image: ImageSource | None = None) -> tuple[Backend, str | None]:
+    """The stylizer that :func:`stylize` uses for these arguments (cached across calls), and the name of the
+    ``style_image`` style (None without one). See :func:`stylize` for the arguments."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if style_image is not None:
-        return _stylize_with_picture(image, style, style_image, model, backend, preserve_color=preserve_color,
-                                     strength=strength, regions=regions, feather_px=feather_px,
-                                     style_scale=style_scale)
-    if style is None and regions is None:
-        raise StyleError("give a style (a name, an index, a blend or weights) or regions=[(mask, style), ...]")
+        if backend == "tflite":
+            raise ValueError("style_image= needs the TensorFlow backend (a .tflite file's styles are fixed)")
+        require_tensorflow("a picture as the style (style_image=)")
+        from cin_style.stylization.tf_backend import Stylizer, resolve_model
+        from cin_style.train.style_fit import with_style_picture
+
+        base = model.model if isinstance(model, Stylizer) else resolve_model(model)
+        fitted, name = with_style_picture(base, style_image)
+        return Stylizer(fitted), name
     if backend == "auto":
         backend = "tflite" if tflite_model is not None or model is None else "tf"
     if backend == "tflite":
         if model is not None:
             raise ValueError("model= is a TensorFlow model; with backend='tflite' pass tflite_model=PATH")
         path = bundled_runtime_path() if tflite_model is None else os.path.abspath(os.fspath(tflite_model))
-        return _runtime(path, num_threads).stylize(image, style, preserve_color=preserve_color, strength=strength,
-                                                   regions=regions, feather_px=feather_px, style_scale=style_scale)
+        return _runtime(path, num_threads), None
     require_tensorflow("stylizing with a model folder or backend='tf'")
     from cin_style.stylization.tf_backend import stylizer_for
 
-    return stylizer_for(model).stylize(image, style, preserve_color=preserve_color, strength=strength,
-                                       regions=regions, feather_px=feather_px, style_scale=style_scale)
-
-
-def _stylize_with_picture(image: ImageSource, style: StyleSpec | None, style_image: ImageSource,
-                          model: ModelSource | Stylizer, backend: str, **options) -> Image.Image:
-    if backend == "tflite":
-        raise ValueError("style_image= needs the TensorFlow backend (a .tflite file's styles are fixed)")
-    require_tensorflow("a picture as the style (style_image=)")
-    from cin_style.stylization.tf_backend import Stylizer, resolve_model
-    from cin_style.train.style_fit import with_style_picture
-
-    base = model.model if isinstance(model, Stylizer) else resolve_model(model)
-    fitted, name = with_style_picture(base, style_image)
-    return Stylizer(fitted).stylize(image, name if style is None else style, **options)
+    return stylizer_for(model), None
 
 
 @functools.lru_cache(maxsize=4)

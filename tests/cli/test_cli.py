@@ -170,7 +170,8 @@ def test_stylize_controls_on_the_command_line(tiny_model_dir, photo_path, tmp_pa
 @pytest.mark.parametrize("command,option,default", [("train", "--content-dir", "(default: 40000)"),
                                                     ("export", "--calibration-dir", "(default: mse)"),
                                                     ("slim", "--distill-weight", "(default: 20.0)"),
-                                                    ("sheet", "--tile-size", "(default: 256)")])
+                                                    ("sheet", "--tile-size", "(default: 256)"),
+                                                    ("video", "--stability", "(default: 0.8)")])
 def test_every_command_documents_its_options_with_defaults_without_starting_tensorflow(command, option, default):
     script = ("import sys\nfrom cin_style.cli.main import main\ntry:\n    main([%r, '--help'])\n"
               "except SystemExit as exit_:\n    code = exit_.code\n"
