@@ -100,11 +100,13 @@ class _Progress:
         self.total, self.start = total, time.monotonic()
         self.interactive = sys.stderr.isatty()
 
-    def update(self, done: int, name: str) -> None:
+    def update(self, done: int, name: str, failed: int = 0) -> None:
+        """``done`` inputs handled so far, ``failed`` of them failed (not counted in the throughput)."""
         if self.total < 2:
             return
-        rate = done / max(time.monotonic() - self.start, 1e-9)
-        line = f"[{done}/{self.total}] {rate:.2f} images/s  {name}"
+        rate = (done - failed) / max(time.monotonic() - self.start, 1e-9)
+        failures = f", {failed} failed" if failed else ""
+        line = f"[{done}/{self.total}{failures}] {rate:.2f} images/s  {name}"
         print(("\r" + line[:120].ljust(120)) if self.interactive else line, end="" if self.interactive else "\n",
               file=sys.stderr, flush=True)
 
@@ -239,7 +241,7 @@ def _stylize_inputs(args) -> int:
                                                     protect=protected, quality=args.quality)))
             except (ImageError, StyleError, OSError) as exc:
                 failures.append((path, exc))
-            progress.update(index + 1, path)
+            progress.update(index + 1, path, len(failures))
         for path, future in saves:
             try:
                 future.result()

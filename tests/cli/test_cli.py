@@ -83,6 +83,7 @@ def test_folder_with_a_broken_file_exits_1_and_does_the_rest(tiny_model_dir, tmp
     result = run_main("stylize", photos, "--style", "gamma_style", "--out-dir", out_dir, "--model", tiny_model_dir)
     assert result.returncode == 1
     assert "broken.jpg" in result.stderr and "2 of 3 images done" in result.stderr
+    assert "[3/3, 1 failed]" in result.stderr  # the progress line: failures are not throughput
     written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
     assert written == ["a_gamma_style.png", "sub/b_gamma_style.jpg"]
 
