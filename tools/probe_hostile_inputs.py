@@ -28,7 +28,8 @@ from PIL import Image
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("work_dir", None, "Scratch folder (emptied first).")
-flags.DEFINE_list("only", None, "Groups to run (default: all): image, output, style, flag, model, tflite, pack, train.")
+flags.DEFINE_list("only", None, "Groups to run (default: all): image, output, style, flag, model, tflite, pack, train, "
+                  "video.")
 flags.DEFINE_string("report", None, "JSON report to write.")
 flags.DEFINE_string("cli", None, "The cin-style executable (default: the one beside this Python).")
 flags.DEFINE_integer("timeout", 300, "Seconds a case may take.")
@@ -616,8 +617,59 @@ def train_cases(probe):
                                                  "--output-dir", "t7", "--init-model", PHOTO], may_write=("t7",))
 
 
+def tiny_clip(path, frames=6, size=(48, 32)):
+    """A short H.264 clip made with PyAV (the [video] extra)."""
+    import av
+
+    with av.open(path, "w") as output:
+        stream = output.add_stream("libx264", rate=12)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        picture = np.asarray(Image.open(PHOTO).convert("RGB").resize(size))
+        for index in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.roll(picture, index, axis=1)), format="rgb24")
+            frame.pts = index
+            for packet in stream.encode(frame):
+                output.mux(packet)
+        for packet in stream.encode():
+            output.mux(packet)
+    return os.path.basename(path)
+
+
+def video_cases(probe):
+    clip = tiny_clip(probe.path("clip.mp4"))
+    data = open(probe.path(clip), "rb").read()
+    base = ["video", "--style", "udnie"]
+    probe.case("video", "a good clip", [*base, clip, "-o", "v_ok.mp4"], expect_exit=(0,), may_write=("v_ok.mp4",))
+    write(probe.path("text.mp4"), b"just some text\n" * 10)
+    probe.case("video", "text named .mp4", [*base, "text.mp4", "-o", "v1.mp4"])
+    write(probe.path("still.mp4"), encoded(Image.open(PHOTO), "PNG"))
+    probe.case("video", "a PNG named .mp4", [*base, "still.mp4", "-o", "v2.mp4"])
+    write(probe.path("playlist.mp4"), b"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:1.0,\n/etc/passwd\n#EXT-X-ENDLIST\n")
+    probe.case("video", "an HLS playlist named .mp4 (reads other files)", [*base, "playlist.mp4", "-o", "v3.mp4"])
+    write(probe.path("concat.mp4"), b"ffconcat version 1.0\nfile '/etc/passwd'\n")
+    probe.case("video", "an ffconcat list named .mp4", [*base, "concat.mp4", "-o", "v4.mp4"])
+    write(probe.path("truncated.mp4"), data[: len(data) // 2])
+    probe.case("video", "truncated clip", [*base, "truncated.mp4", "-o", "v5.mp4"], expect_exit=(0, 1, 2),
+               may_write=("v5.mp4",))
+    write(probe.path("empty.mp4"), b"")
+    probe.case("video", "empty file", [*base, "empty.mp4", "-o", "v6.mp4"])
+    os.mkfifo(probe.path("fifo.mp4"))
+    probe.case("video", "a FIFO", [*base, "fifo.mp4", "-o", "v7.mp4"])
+    probe.case("video", "output is the input", [*base, clip, "-o", clip, "--overwrite"])
+    write(probe.path("taken.mp4"), b"keep")
+    probe.case("video", "output exists", [*base, clip, "-o", "taken.mp4"])
+    probe.case("video", "output .avi", [*base, clip, "-o", "v8.avi"])
+    os.makedirs(probe.path("vdir.mp4"))
+    probe.case("video", "output is a folder", [*base, clip, "-o", "vdir.mp4"])
+    probe.case("video", "unknown style", ["video", "--style", "nosuch", clip, "-o", "v9.mp4"])
+    probe.case("video", "--stability 2", [*base, clip, "-o", "v10.mp4", "--stability", "2"])
+    probe.case("video", "--mask of another size", [*base, clip, "-o", "v11.mp4", "--mask", PHOTO,
+                                                   "--style-outside", "great_wave"])
+
+
 GROUPS = {"image": image_cases, "output": output_cases, "style": style_cases, "flag": flag_cases,
-          "model": model_cases, "tflite": tflite_cases, "pack": pack_cases, "train": train_cases}
+          "model": model_cases, "tflite": tflite_cases, "pack": pack_cases, "train": train_cases,
+          "video": video_cases}
 
 
 def main(argv):
