@@ -92,8 +92,11 @@ public final class StyleModel implements Closeable {
         List<Style> parsed = new ArrayList<>();
         for (int i = 0; i < list.length(); i++) {
             JSONObject s = list.getJSONObject(i);
-            parsed.add(new Style(s.getInt("index"), s.getString("name"), s.optString("title", s.getString("name")),
-                                 "thumbnails/" + s.getString("name") + ".jpg"));
+            String name = s.getString("name");
+            // optString returns "" for a present but empty title: fall back to the name then too.
+            String title = s.optString("title", "").trim();
+            parsed.add(new Style(s.getInt("index"), name, title.isEmpty() ? name : title,
+                                 "thumbnails/" + name + ".jpg"));
         }
         styles = Collections.unmodifiableList(parsed);
         Interpreter.Options options = new Interpreter.Options().setNumThreads(threads);
