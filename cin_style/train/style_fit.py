@@ -3,7 +3,8 @@
 A CIN network's styles differ only in their conditional instance norms' gamma and beta (a few thousand
 numbers); the convolutions are shared. So a new style is fitted in a couple of hundred small steps:
 
-- the new rows start at the built-in style whose outputs already come closest to the picture's style;
+- the new rows start at the built-in style whose outputs already come closest to the picture's style
+  (or, with ``start="mean"``, at the mean of the built-in rows);
 - content crops come from a few shipped photos (and the user's own photo, when given), cut small: at the
   recipe's 256 px scale, 128 px crops see the same pixel statistics at a quarter of the cost;
 - the loss is the one the model was trained with (its recorded configuration), only the new rows move.
@@ -59,6 +60,9 @@ class FitSettings:
     #: shared convolutions tuned to it, and at the recipe's weight (2) faces dissolve; at 6 they stay readable
     #: (looked at: Gauguin's Vision after the Sermon on the example photos, docs/bundled_model.md).
     content_weight: float | None = 6.0
+    #: Where the new style's gamma/beta start: "nearest" (the built-in style whose outputs are already closest
+    #: in style) or "mean" (the mean of every built-in style's rows: no one painting's strokes to unlearn).
+    start: str = "nearest"
 
     def __post_init__(self):
         if self.steps < 1 or self.batch_size < 1 or not 16 <= self.crop_size <= self.photo_short_side:
@@ -66,6 +70,8 @@ class FitSettings:
                              "photo_short_side")
         if self.precision not in ("auto", "float32", "mixed_bfloat16"):
             raise ValueError(f"precision must be 'auto', 'float32' or 'mixed_bfloat16', got {self.precision!r}")
+        if self.start not in ("nearest", "mean"):
+            raise ValueError(f"start must be 'nearest' or 'mean', got {self.start!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
 
@@ -143,16 +149,22 @@ def fit_style(model: CinModel, style_image: ImageSource, name: str, *, photos: S
     targets = loss.style_targets(_style_pixels(style_image, loss.config.style_image_size)[None])
     crops = _content_crops([*find_images(CALIBRATION_PHOTOS), *photos], settings)
 
-    start = _nearest_style(model, loss, targets, crops[: settings.batch_size])
     weights = model.weights_dict()
-    for key in _cin_weight_keys(model):
-        weights[key] = np.concatenate([weights[key], weights[key][start:start + 1]], axis=0)
+    if settings.start == "nearest":
+        start = _nearest_style(model, loss, targets, crops[: settings.batch_size])
+        start_name = model.style_names[start]
+        first_rows = {key: weights[key][start:start + 1] for key in _cin_weight_keys(model)}
+    else:
+        start_name = "mean"
+        first_rows = {key: weights[key].mean(axis=0, keepdims=True) for key in _cin_weight_keys(model)}
+    for key, row in first_rows.items():
+        weights[key] = np.concatenate([weights[key], row], axis=0)
     architecture = dataclasses.replace(model.architecture, num_styles=model.num_styles + 1)
     source = os.path.basename(os.fspath(style_image)) if isinstance(style_image, (str, os.PathLike)) else ""
     fitted = model.with_weights(weights, architecture=architecture,
                                 styles=[*model.styles, StyleInfo(name, title=title, source_image=source)],
                                 training_config={**model.training_config, "fitted_style": {
-                                    "name": name, "version": FIT_VERSION, "start": model.style_names[start],
+                                    "name": name, "version": FIT_VERSION, "started_from": start_name,
                                     **dataclasses.asdict(settings)}})
 
     precision = settings.precision

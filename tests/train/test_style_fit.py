@@ -54,9 +54,20 @@ def test_a_picture_becomes_one_more_style_and_nothing_else_changes(model, pictur
             np.testing.assert_array_equal(after[key][:-1], value)  # the model's own styles, bit for bit
         else:
             np.testing.assert_array_equal(after[key], value)  # the shared convolutions
-    start = model.style_names.index(fitted.training_config["fitted_style"]["start"])
+    start = model.style_names.index(fitted.training_config["fitted_style"]["started_from"])
     # the new style starts as the nearest built-in one and the fit lowers its loss
     assert _fit_objective(fitted, fitted.num_styles - 1, picture) < _fit_objective(model, start, picture)
+
+
+def test_a_fit_can_start_from_the_mean_of_the_built_in_styles(model, picture):
+    settings = dataclasses.replace(FAST, steps=1, learning_rate=1e-9, start="mean")
+    fitted = fit_style(model, picture, "from_mean", settings=settings)
+    assert fitted.training_config["fitted_style"]["started_from"] == "mean"
+    for key, value in model.weights_dict().items():
+        if key.endswith(("/gamma", "/beta")):  # one vanishing step: the new row is still the mean row
+            np.testing.assert_allclose(fitted.weights_dict()[key][-1], value.mean(axis=0), atol=1e-5)
+    with pytest.raises(ValueError, match="start must be"):
+        FitSettings(start="median")
 
 
 def test_unusable_pictures_and_names_are_refused(model, picture, tmp_path):
