@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import time
 
 from cin_style.cli.common import (DEVICES, EXIT_OK, SubCommands, UsageError, add_parser, bounded, choose_device,
                                   comma_list)
@@ -35,6 +37,8 @@ def register(commands: SubCommands) -> None:
                         help="auto; cpu; gpu (with --model, the TensorFlow backend; refused where there is none)")
     parser.add_argument("--quality", type=bounded(int, 1, 100), default=95, help="JPEG/WebP quality")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing sheet")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (photo, output, width, height, "
+                                                             "styles, seconds)")
     parser.set_defaults(handler=run_sheet, needs_tensorflow=lambda args: bool(args.model), preflight=_preflight)
 
 
@@ -62,6 +66,7 @@ def run_sheet(args: argparse.Namespace) -> int:
     from cin_style.stylization.sheet import SheetStylizer, style_sheet
 
     stylizer: SheetStylizer
+    started = time.perf_counter()
     choose_device(args.device, "tf" if args.model else "tflite")
     if args.model:
         from cin_style.stylization.tf_backend import Stylizer
@@ -75,5 +80,10 @@ def run_sheet(args: argparse.Namespace) -> int:
     sheet = style_sheet(stylizer, args.photo, styles, tile_size=args.tile_size, columns=args.columns,
                         strength=args.strength, preserve_color=args.preserve_color)
     save_image(sheet, args.output, overwrite=args.overwrite, protect=(args.photo,), quality=args.quality)
-    print(f"{args.output}: {sheet.width}x{sheet.height}, the photo and {len(styles or stylizer.style_names)} styles")
+    names = [stylizer.style_names[s] if isinstance(s, int) else s for s in styles or stylizer.style_names]
+    if args.json:
+        print(json.dumps({"photo": args.photo, "output": args.output, "width": sheet.width, "height": sheet.height,
+                          "styles": names, "seconds": round(time.perf_counter() - started, 3)}))
+    else:
+        print(f"{args.output}: {sheet.width}x{sheet.height}, the photo and {len(names)} styles")
     return EXIT_OK

@@ -323,6 +323,11 @@ def test_sheet_shows_the_photo_and_every_style_in_a_labelled_grid(tiny_model_dir
     two = run_main("sheet", photo_path, "--model", tiny_model_dir, "--styles", "gamma_style,0", "--columns", "3",
                    "--tile-size", "64", "-o", tmp_path / "two.jpg")
     assert two.returncode == 0 and Image.open(tmp_path / "two.jpg").size == (6 + 3 * 70, 6 + 16 + 45 + 6)
+    as_json = run_main("sheet", photo_path, "--model", tiny_model_dir, "--styles", "1,gamma_style", "--tile-size", "32",
+                       "-o", tmp_path / "three.png", "--json")
+    record = json.loads(as_json.stdout)
+    assert record["output"] == str(tmp_path / "three.png") and record["styles"] == ["beta_style", "gamma_style"]
+    assert (record["width"], record["height"]) == Image.open(tmp_path / "three.png").size
 
 
 @pytest.mark.parametrize("args,message", [
