@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from cin_style.cli.common import EXIT_OK, SubCommands, UsageError, add_parser, bounded
+from cin_style.cli.common import DEVICES, EXIT_OK, SubCommands, UsageError, add_parser, bounded, choose_device
 
 NEGATABLE: set[str] = set()
 
@@ -39,6 +39,9 @@ def register(commands: SubCommands) -> None:
     parser.add_argument("--model", help="a model folder of your own (TensorFlow backend)")
     parser.add_argument("--tflite-model", help="a .tflite file made by `cin-style export` (default: the bundled one)")
     parser.add_argument("--threads", type=bounded(int, 1, 1024), help="LiteRT threads (default: every usable CPU)")
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="auto; cpu; gpu (with --model or --style-image, the TensorFlow backend; refused where "
+                             "there is none)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     parser.add_argument("--json", action="store_true", help="print one JSON object (input, output, frames, size, "
                                                              "frame rate, audio, scene cuts, seconds)")
@@ -80,6 +83,7 @@ def run_video(args: argparse.Namespace) -> int:
     from cin_style.files.images import load_image
     from cin_style.stylization.video import stylize_video
 
+    choose_device(args.device, "tf" if args.model or args.style_image else "tflite")
     regions = None
     if args.mask:
         mask = load_image(args.mask).rgb.mean(axis=2)

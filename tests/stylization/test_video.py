@@ -193,6 +193,8 @@ def test_cli_video_json_and_errors(pan_clip, tmp_path, capsys):
     assert "did you mean 'great_wave'" in capsys.readouterr().err
     assert main(["video", pan_clip, "-o", str(tmp_path / "c.mp4")]) == 2
     assert "say which style" in capsys.readouterr().err
+    assert main(["video", pan_clip, "--style", "udnie", "--device", "gpu", "-o", str(tmp_path / "c.mp4")]) == 2
+    assert "runtime (LiteRT) runs on the CPU" in capsys.readouterr().err
     mask = tmp_path / "mask.png"
     from PIL import Image
 
