@@ -92,3 +92,13 @@ def choose_device(device: str, backend: str) -> None:
                          "needed); use --device cpu or auto")
     if device == "cpu" and gpus:
         tf.config.set_visible_devices([], "GPU")
+
+
+def show_fit_progress(done: int, total: int) -> None:
+    """Progress of fitting a --style-image (one line on stderr, rewritten on a terminal)."""
+    if done % 10 and done != total:
+        return
+    width = 30
+    bar = "#" * (width * done // total) + "." * (width - width * done // total)
+    end = "\n" if done == total or not sys.stderr.isatty() else ""
+    print(f"\r  learning the style picture [{bar}] {done}/{total}", end=end, file=sys.stderr, flush=True)

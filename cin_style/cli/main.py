@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from cin_style.cli.common import (DEVICES, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, HelpFormatter,
-                                  UsageError, bounded, canonical_options, choose_device)
+                                  UsageError, bounded, canonical_options, choose_device, show_fit_progress)
 from cin_style.quiet_start import start_tensorflow
 from cin_style.errors import CinStyleError, ImageError, StyleError
 from cin_style.optional_deps import require_tensorflow
@@ -125,16 +125,6 @@ def _tile_progress(done: int, total: int) -> None:
     print(f"\r  tiles [{bar}] {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
-def _fit_progress(done: int, total: int) -> None:
-    """Progress of fitting a --style-image (one line on stderr, rewritten on a terminal)."""
-    if done % 10 and done != total:
-        return
-    width = 30
-    bar = "#" * (width * done // total) + "." * (width - width * done // total)
-    end = "\n" if done == total or not sys.stderr.isatty() else ""
-    print(f"\r  learning the style picture [{bar}] {done}/{total}", end=end, file=sys.stderr, flush=True)
-
-
 def _command_stylize(args) -> int:
     if "-" not in args.inputs:
         return _stylize_inputs(args)
@@ -193,7 +183,7 @@ def _stylize_inputs(args) -> int:
             from cin_style.train.style_fit import with_style_picture
 
             model, fitted_name = with_style_picture(resolve_model(args.model), args.style_image,
-                                                    progress=_fit_progress)
+                                                    progress=show_fit_progress)
             style = args.style or fitted_name
         stylizer = Stylizer(model, max_pixels=args.max_pixels, progress=_tile_progress)
     weights = stylizer.style_weights(style)  # a bad style is a usage error, before any work

@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from cin_style.cli.common import DEVICES, EXIT_OK, SubCommands, UsageError, add_parser, bounded, choose_device
+from cin_style.cli.common import (DEVICES, EXIT_OK, SubCommands, UsageError, add_parser, bounded, choose_device,
+                                  show_fit_progress)
 
 NEGATABLE: set[str] = set()
 
@@ -95,7 +96,7 @@ def run_video(args: argparse.Namespace) -> int:
                                feather_px=args.feather, style_scale=args.style_scale,
                                stability=args.stability, model=args.model, tflite_model=args.tflite_model,
                                num_threads=args.threads, style_image=args.style_image, overwrite=args.overwrite,
-                               progress=progress)
+                               progress=progress, fit_progress=show_fit_progress)
     finally:
         progress.close()
     record = {"input": args.input, "output": result.output, "frames": result.frames, "width": result.width,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from PIL import Image
@@ -103,9 +103,11 @@ def stylize(image: ImageSource, style: StyleSpec | None = None, *, model: ModelS
 
 
 def backend_for(*, model: ModelSource | Stylizer = None, backend: str = "auto", tflite_model: PathLike | None = None,
-                num_threads: int | None = None, style_image: ImageSource | None = None) -> tuple[Backend, str | None]:
+                num_threads: int | None = None, style_image: ImageSource | None = None,
+                fit_progress: Callable[[int, int], None] | None = None) -> tuple[Backend, str | None]:
     """The stylizer that :func:`stylize` uses for these arguments (cached across calls), and the name of the
-    ``style_image`` style (None without one). See :func:`stylize` for the arguments."""
+    ``style_image`` style (None without one). See :func:`stylize` for the arguments; ``fit_progress`` is called
+    with (step, steps) while a new ``style_image`` is learnt."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if style_image is not None:
@@ -116,7 +118,7 @@ def backend_for(*, model: ModelSource | Stylizer = None, backend: str = "auto", 
         from cin_style.train.style_fit import with_style_picture
 
         base = model.model if isinstance(model, Stylizer) else resolve_model(model)
-        fitted, name = with_style_picture(base, style_image)
+        fitted, name = with_style_picture(base, style_image, progress=fit_progress)
         return Stylizer(fitted), name
     if backend == "auto":
         backend = "tflite" if tflite_model is not None or model is None else "tf"

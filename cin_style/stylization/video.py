@@ -62,7 +62,8 @@ def stylize_video(source: PathLike, output: PathLike, style: StyleSpec | None = 
                   model: ModelSource | Stylizer = None, backend: str = "auto", tflite_model: PathLike | None = None,
                   num_threads: int | None = None, style_image: ImageSource | None = None, overwrite: bool = False,
                   max_pixels: int = DEFAULT_MAX_FRAME_PIXELS,
-                  progress: Callable[[int, int], None] | None = None) -> VideoResult:
+                  progress: Callable[[int, int], None] | None = None,
+                  fit_progress: Callable[[int, int], None] | None = None) -> VideoResult:
     """Stylizes every frame of a clip into a new video file.
 
     Args:
@@ -78,6 +79,7 @@ def stylize_video(source: PathLike, output: PathLike, style: StyleSpec | None = 
       overwrite: replace an existing ``output``.
       max_pixels: clips with larger frames are refused before decoding.
       progress: called with (frames done, frames the header states or 0) after every frame.
+      fit_progress: called with (step, steps) while a new ``style_image`` is learnt (before the first frame).
 
     Returns:
       A :class:`VideoResult`.
@@ -93,7 +95,8 @@ def stylize_video(source: PathLike, output: PathLike, style: StyleSpec | None = 
         raise StyleError("give a style (a name, an index, a blend or weights) or regions=[(mask, style), ...]")
     info = probe_video(source, max_pixels)  # before the model loads: a bad clip costs nothing
     stylizer, picture_style = backend_for(model=model, backend=backend, tflite_model=tflite_model,
-                                          num_threads=num_threads, style_image=style_image)
+                                          num_threads=num_threads, style_image=style_image,
+                                          fit_progress=fit_progress)
     style = picture_style if style is None else style
     specs = [style] if regions is None else [region_style for _, region_style in regions]
     for spec in specs:  # a bad style fails here, before any frame is decoded; None was refused above
