@@ -14,7 +14,8 @@ from cin_style.train.losses import LossConfig, PerceptualLoss
 from cin_style.train.style_fit import FitSettings, fit_style, with_style_picture
 from tiny_models import make_tiny_model
 
-FAST = FitSettings(steps=4, batch_size=2, crop_size=32, photo_short_side=48, learning_rate=0.05, precision="float32")
+FAST = FitSettings(steps=4, batch_size=2, crop_size=32, photo_short_side=48, learning_rate=0.05, precision="float32",
+                   style_image_size=None)
 SMALL_LOSS = LossConfig(content_layer="conv2_2", style_layers=("conv1_2", "conv2_2"), style_image_size=64)
 
 
@@ -68,6 +69,16 @@ def test_a_fit_can_start_from_the_mean_of_the_built_in_styles(model, picture):
             np.testing.assert_allclose(fitted.weights_dict()[key][-1], value.mean(axis=0), atol=1e-5)
     with pytest.raises(ValueError, match="start must be"):
         FitSettings(start="median")
+    with pytest.raises(ValueError, match="style_image_size must be"):
+        FitSettings(style_image_size=8)
+
+
+def test_the_picture_scale_changes_the_style_learnt(model, picture):
+    own = fit_style(model, picture, "own_scale", settings=FAST)
+    small = fit_style(model, picture, "small_scale", settings=dataclasses.replace(FAST, style_image_size=96))
+    assert small.training_config["fitted_style"]["style_image_size"] == 96
+    rows = [key for key in own.weights_dict() if key.endswith("/gamma")]
+    assert any(not np.allclose(own.weights_dict()[k][-1], small.weights_dict()[k][-1]) for k in rows)
 
 
 def test_unusable_pictures_and_names_are_refused(model, picture, tmp_path):
