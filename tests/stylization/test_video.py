@@ -126,7 +126,7 @@ def test_a_scene_cut_starts_afresh():
     assert cut and np.array_equal(output, second * 0.7)
 
 
-def test_stability_zero_is_per_frame(pan_clip, tmp_path):
+def test_stability_zero_is_per_frame():
     stabilizer = TemporalStabilizer(TemporalSettings(stability=0.0))
     a, b = _texture(16, 16), _texture(16, 16, seed=5)
     stabilizer(a, a)
