@@ -26,6 +26,9 @@ flags.DEFINE_enum("what", "all", ["train", "precision", "inference", "interleave
                   "--tflite file in one process, timed in turn each round: ratios robust to a changing load), "
                   "a large tiled image.")
 flags.DEFINE_string("large_size", "6000x4000", "WxH of the large-image benchmark (tiled stylization).")
+flags.DEFINE_list("large_backends", ["tf", "tflite"], "Backends of the large-image benchmark, each in its own "
+                  "process: tf (TensorFlow float tiles) and tflite (the runtime: its tiles file, float16 weights; "
+                  "no TensorFlow in that process).")
 flags.DEFINE_integer("precision_steps", 300, "Steps of the bf16-vs-fp32 comparison.")
 flags.DEFINE_integer("precision_eval_crops", 32, "Held-out 128 px crops that score the bf16-vs-fp32 comparison.")
 flags.DEFINE_string("content_dir", None, "Training photos of the bf16-vs-fp32 comparison (default: synthetic noise).")
@@ -251,31 +254,39 @@ def bench_interleaved():
 
 
 def _large(spec):
-    """Stylizes one synthetic WxH photo in tiles in this process; prints a JSON line."""
+    """Stylizes one synthetic WxH photo in tiles in this process (``BACKEND:WxH``); prints a JSON line."""
     import time
 
     import numpy as np
     from PIL import Image
 
     from benchmarking import peak_rss_mb
-    from cin_style.model.format import CinModel, StyleInfo
-    from cin_style.model.architecture import Architecture
-    from cin_style.stylization.tf_backend import Stylizer
 
-    width, height = (int(v) for v in spec.split("x"))
+    backend, size = spec.split(":")
+    width, height = (int(v) for v in size.split("x"))
     small = (np.random.default_rng(0).random((height // 64, width // 64, 3)) * 255).astype(np.uint8)
     photo = Image.fromarray(small).resize((width, height), Image.BICUBIC)
-    model = FLAGS.model or None
-    if model is None:
-        from cin_style.errors import ModelError
-        from cin_style.model.bundled import bundled_model_path
-
-        try:
-            bundled_model_path()
-        except ModelError:
-            model = CinModel(Architecture(16), [StyleInfo(f"s{i}") for i in range(16)])
     tiles = []
-    stylizer = Stylizer(model, progress=lambda done, total: tiles.append(total))
+    if backend == "tflite":  # the bundled runtime file and its tiles file
+        from cin_style.stylization.tflite_backend import TFLiteStylizer
+
+        stylizer = TFLiteStylizer(num_threads=FLAGS.threads or None,
+                                  progress=lambda done, total: tiles.append(total))
+    else:
+        from cin_style.model.architecture import Architecture
+        from cin_style.model.format import CinModel, StyleInfo
+        from cin_style.stylization.tf_backend import Stylizer
+
+        model = FLAGS.model or None
+        if model is None:
+            from cin_style.errors import ModelError
+            from cin_style.model.bundled import bundled_model_path
+
+            try:
+                bundled_model_path()
+            except ModelError:
+                model = CinModel(Architecture(16), [StyleInfo(f"s{i}") for i in range(16)])
+        stylizer = Stylizer(model, progress=lambda done, total: tiles.append(total))
     before = peak_rss_mb()
     start = time.perf_counter()
     result = stylizer.stylize(photo, 0, style_scale=1)  # full resolution: the tiled path
@@ -285,22 +296,25 @@ def _large(spec):
     start = time.perf_counter()
     assert stylizer.stylize(photo, 0).size == (width, height)  # the default, style_scale="auto"
     seconds_auto = time.perf_counter() - start
-    print(json.dumps({"size": spec, "seconds": seconds, "tiles": tiles[-1] if tiles else 1,
+    print(json.dumps({"backend": backend, "size": size, "seconds": seconds, "tiles": tiles[-1] if tiles else 1,
                       "peak_rss_mb": peak, "peak_rss_mb_before": before, "seconds_style_scale_auto": seconds_auto}))
 
 
 def bench_large():
-    command = [sys.executable, os.path.abspath(__file__), f"--single=large:{FLAGS.large_size}",
-               f"--threads={FLAGS.threads}"] + ([f"--model={FLAGS.model}"] if FLAGS.model else [])
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        print(f"large image: failed\n{result.stderr[-2000:]}", file=sys.stderr)
-        return None
-    row = json.loads(result.stdout.strip().splitlines()[-1])
-    print(f"large image {row['size']}: {row['seconds']:.0f} s in {row['tiles']} tiles, peak RSS "
-          f"{row['peak_rss_mb']:.0f} MB (style_scale 1); {row['seconds_style_scale_auto']:.1f} s with the default "
-          f"style_scale='auto'", file=sys.stderr, flush=True)
-    return row
+    rows = []
+    for backend in FLAGS.large_backends:
+        command = [sys.executable, os.path.abspath(__file__), f"--single=large:{backend}:{FLAGS.large_size}",
+                   f"--threads={FLAGS.threads}"] + ([f"--model={FLAGS.model}"] if FLAGS.model else [])
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            print(f"large image ({backend}): failed\n{result.stderr[-2000:]}", file=sys.stderr)
+            continue
+        row = json.loads(result.stdout.strip().splitlines()[-1])
+        print(f"large image {row['size']} ({backend}): {row['seconds']:.0f} s in {row['tiles']} tiles, peak RSS "
+              f"{row['peak_rss_mb']:.0f} MB (style_scale 1); {row['seconds_style_scale_auto']:.1f} s with the "
+              "default style_scale='auto'", file=sys.stderr, flush=True)
+        rows.append(row)
+    return rows
 
 
 def _model_variant():
@@ -364,9 +378,9 @@ def markdown(report):
             lines.append(f"| {term} | {value:.4g} | {p['mixed_bfloat16'][term]:.4g} | "
                          f"{p['relative_difference'][term]:+.1%} | {p['fp32_seed_spread'][term]:+.1%} |")
         lines.append("")
-    if report.get("large"):
-        r = report["large"]
-        lines += [f"Large image {r['size']} at full resolution (style_scale=1, tiled, TF float): "
+    for r in report.get("large") or []:
+        what = "the runtime's float tiles" if r["backend"] == "tflite" else "TF float tiles"
+        lines += [f"Large image {r['size']} at full resolution (style_scale=1, {what}): "
                   f"{r['seconds']:.0f} s, {r['tiles']} tiles, peak RSS {r['peak_rss_mb']:.0f} MB. With the default "
                   f"style_scale='auto' (stylized at 1 MP, resized back): {r['seconds_style_scale_auto']:.1f} s.", ""]
     if "inference" in report:
@@ -389,6 +403,9 @@ def markdown(report):
 
 def main(argv):
     del argv
+    if (FLAGS.single or "").startswith("large:tflite:"):  # the runtime's process holds no TensorFlow
+        _large(FLAGS.single[len("large:"):])
+        return
     from cin_style.quiet_start import start_tensorflow
 
     start_tensorflow()

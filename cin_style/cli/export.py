@@ -37,11 +37,11 @@ def register(commands: SubCommands) -> None:
     int8.add_argument("--activation-ranges", default=DEFAULT_ACTIVATION_RANGES,
                       help="how each tensor's range is chosen: mse (least quantization error over the samples), "
                            "a quantile q in (0.5, 1] such as 0.9995, or calibrator (the converter's min/max)")
-    int8.add_argument("--float-ends", action=BooleanOptionalAction, default=True,
+    int8.add_argument("--float-ends", action=BooleanOptionalAction, default=None,
                       help="keep the 3-channel chains at both ends (input contrast standardization, output "
                            "instance norm and sigmoid) in float; every convolution stays int8. Closer to the float "
                            "model and as fast on XNNPACK; --no-float-ends writes a fully integer file for "
-                           "integer-only accelerators")
+                           "integer-only accelerators. Default: on for int8 without --qat-steps")
     int8.add_argument("--equalize", action=BooleanOptionalAction, default=True,
                       help="rescale conv output channels to equal typical ranges before quantizing (the same "
                            "float function, better int8 fidelity)")
@@ -57,6 +57,9 @@ def register(commands: SubCommands) -> None:
     parser.add_argument("--tensor-names", action=BooleanOptionalAction, default=True,
                         help="keep every tensor's name for graph viewers; --no-tensor-names keeps only the inputs' "
                              "and outputs' (a few percent smaller, the same outputs)")
+    parser.add_argument("--tiles", action=BooleanOptionalAction, default=True,
+                        help="also write NAME.tiles.tflite beside the output (float16 weights): the runtime "
+                             "stylizes images too large for one piece in tiles with it")
     parser.set_defaults(needs_tensorflow=lambda args: True, handler=run_export, preflight=_preflight)
 
 
@@ -68,8 +71,13 @@ def _preflight(args) -> None:
         check_activation_ranges(args.activation_ranges)
     except ValueError as exc:
         raise UsageError(f"--{exc}") from None
-    if os.path.exists(args.output) and not args.overwrite:
-        raise UsageError(f"{args.output}: already exists (pass --overwrite to replace it)")
+    if args.float_ends and (args.mode != "int8" or args.qat_steps):
+        raise UsageError("--float-ends applies to --mode int8 without --qat-steps")
+    from cin_style.stylization.tflite_contract import tiles_path
+
+    for path in (args.output, *([tiles_path(args.output)] if args.tiles else [])):
+        if os.path.exists(path) and not args.overwrite:
+            raise UsageError(f"{path}: already exists (pass --overwrite to replace it)")
     if args.calibration_dir is not None and not os.path.isdir(args.calibration_dir):
         raise UsageError(f"--calibration-dir {args.calibration_dir}: no such folder")
 
@@ -88,9 +96,10 @@ def _calibration_photos(args) -> list[str]:
 def run_export(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from cin_style.export.tflite import export_tflite, representative_images
+    from cin_style.export.tflite import export_tflite, export_tile_model, representative_images
     from cin_style.files.images import center_crop, load_image
     from cin_style.stylization.tf_backend import resolve_model
+    from cin_style.stylization.tflite_contract import tiles_path
 
     model = resolve_model(args.model)
     representative, crops = None, None
@@ -102,9 +111,15 @@ def run_export(args: argparse.Namespace) -> int:
     layout = args.layout or ("plain" if args.qat_steps else "fast")
     metadata = export_tflite(model, args.output, args.mode, representative=representative, uint8_io=args.uint8_io,
                              qat_steps=args.qat_steps, qat_crops=crops, equalize=args.equalize, layout=layout,
-                             activation_ranges=args.activation_ranges, float_ends=args.float_ends,
+                             activation_ranges=args.activation_ranges,
+                             float_ends=args.mode == "int8" and not args.qat_steps if args.float_ends is None
+                             else args.float_ends,
                              tensor_names=args.tensor_names, log=log_to_stderr)
     ends = ", float ends" if metadata["float_layers"] else ""
     print(f"{args.output}: {metadata['size_bytes'] / 1e6:.2f} MB, mode {args.mode}{ends}, layout {metadata['layout']}, "
           f"{len(metadata['styles'])} styles; metadata in {args.output}.json")
+    if args.tiles:
+        tiles = tiles_path(args.output)
+        tiles_metadata = export_tile_model(model, tiles, metadata["sha256"])
+        print(f"{tiles}: {tiles_metadata['size_bytes'] / 1e6:.2f} MB, for images too large for one piece")
     return EXIT_OK

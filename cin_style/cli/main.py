@@ -173,7 +173,7 @@ def _stylize_inputs(args) -> int:
         from cin_style.stylization.tflite_backend import TFLiteStylizer
 
         stylizer: Stylizer | TFLiteStylizer = TFLiteStylizer(args.tflite_model, num_threads=args.threads,
-                                                             max_pixels=args.max_pixels)
+                                                             max_pixels=args.max_pixels, progress=_tile_progress)
     else:
         from cin_style.stylization.tf_backend import Stylizer
 

@@ -38,13 +38,13 @@ from cin_style.export.calibration import (DEFAULT_ACTIVATION_RANGES, PER_TENSOR_
 from cin_style.stylization.controls import BORDER_MARGIN
 from cin_style.errors import ModelError
 from cin_style.model.format import CinModel
-from cin_style.stylization.tflite_contract import (METADATA_FORMAT, METADATA_VERSION, SIGNATURE_KEY, content_digest,
-                                                   metadata_path)
+from cin_style.stylization.tflite_contract import (METADATA_FORMAT, METADATA_VERSION, SIGNATURE_KEY, STATISTICS_KEY,
+                                                   TILE_KEY, TILES_ROLE, content_digest, metadata_path, tiles_path)
 from cin_style.model.architecture import SIZE_MULTIPLE, pad_to_size_multiple
 from cin_style.export.network import export_network
 
-__all__ = ["MODES", "FLOAT_END_LAYERS", "export_tflite", "export_runtime_model", "representative_images",
-]
+__all__ = ["MODES", "FLOAT_END_LAYERS", "export_tflite", "export_runtime_model", "export_tile_model",
+           "representative_images"]
 
 MODES = ("float32", "float16", "dynamic", "int8")
 
@@ -261,20 +261,96 @@ def export_tflite(model: CinModel, path: str, mode: str = "float32", *,
         "size_bytes": len(content),
         "sha256": content_digest(content),
     }
-    path = os.fspath(path)
-    for target, data in ((path, content), (metadata_path(path), json.dumps(metadata, indent=2).encode())):
-        with atomic_write(target) as handle:
-            handle.write(data)
+    _write_model_and_metadata(os.fspath(path), content, metadata)
     return metadata
 
 
 def export_runtime_model(model: CinModel, path: str, log: Callable[[str], None] | None = None) -> dict:
     """The runtime's recipe, used for the bundled model (``tools/package_model.py``): int8 with float ends,
     the fast layout, only the inputs' and outputs' tensor names, calibrated on the package's example
-    photos (16 x every style plus blends, 256 px crops). Returns the metadata."""
+    photos (16 x every style plus blends, 256 px crops); and its tiles file beside it
+    (:func:`export_tile_model`). Returns the main file's metadata."""
     from cin_style.export.calibration import CALIBRATION_PHOTOS
     from cin_style.files.folders import find_images
 
     photos = find_images(CALIBRATION_PHOTOS)
-    return export_tflite(model, path, "int8", representative=representative_images(photos, model.num_styles),
-                         float_ends=True, tensor_names=False, log=log)
+    metadata = export_tflite(model, path, "int8", representative=representative_images(photos, model.num_styles),
+                             float_ends=True, tensor_names=False, log=log)
+    export_tile_model(model, tiles_path(path), metadata["sha256"])
+    return metadata
+
+
+class _TileModule(tf.Module):
+    """The tiles file's two signatures over one set of weights (see :mod:`cin_style.stylization.tflite_contract`).
+
+    Both networks are the export layout without the contrast standardization in front (the first
+    instance norm's statistics then come from the whole image like every other's); the converter
+    stores their identical weights once.
+    """
+
+    def __init__(self, model: CinModel):
+        super().__init__()
+        from cin_style.model.network import build_transform_network
+
+        networks = {kind: build_transform_network(model.architecture, for_export=True, norm_stats=kind,
+                                                  standardize_contrast=False) for kind in ("expose", "fixed")}
+        for network in networks.values():
+            network.set_weights(model.network.get_weights())
+        expose, fixed = networks["expose"], networks["fixed"]
+        self.network_variables = [*expose.variables, *fixed.variables]
+        self.statistics_names = [tensor.name.split(":")[0] for tensor in fixed.inputs[2:]]
+        names = self.statistics_names
+        image = tf.TensorSpec([1, None, None, 3], tf.float32, name="image")
+        weights = tf.TensorSpec([1, model.num_styles], tf.float32, name="style_weights")
+        statistics = [tf.TensorSpec(t.shape, tf.float32, name=name) for t, name in zip(fixed.inputs[2:], names)]
+
+        def measure(image, style_weights):
+            return dict(zip(names, expose([image, style_weights], training=False)[1:]))
+
+        def tile(image, style_weights, *statistics):
+            return {"stylized": fixed([image, style_weights, *statistics], training=False)}
+
+        self.measure = tf.function(measure, input_signature=[image, weights])
+        self.tile = tf.function(tile, input_signature=[image, weights, *statistics])
+
+
+def export_tile_model(model: CinModel, path: str, runtime_sha256: str) -> dict:
+    """Writes the tiles file of a runtime model (float16 weights, float computation) and its metadata.
+
+    Args:
+      model: the model the runtime file at hand was exported from.
+      path: where it goes; the runtime looks for it at ``tiles_path(<runtime file>)``.
+      runtime_sha256: the runtime file's ``sha256`` (from its metadata): a tiles file is only used with
+        the file it was made for.
+
+    Returns:
+      The metadata dict (also written as JSON).
+    """
+    import tempfile
+
+    module = _TileModule(model)
+    with tempfile.TemporaryDirectory(prefix="cin-style-tiles-") as saved:
+        tf.saved_model.save(module, saved, signatures={STATISTICS_KEY: module.measure.get_concrete_function(),
+                                                       TILE_KEY: module.tile.get_concrete_function()})
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved, signature_keys=[STATISTICS_KEY, TILE_KEY])
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+        try:
+            content = converter.convert()
+        except Exception as exc:  # the converter's own errors are long MLIR dumps
+            raise ModelError(f"TFLite conversion of the tiles file failed: {str(exc).splitlines()[0][:500]}") from exc
+    metadata = {
+        "format": METADATA_FORMAT, "format_version": METADATA_VERSION, "role": TILES_ROLE, "mode": "float16",
+        "signatures": [STATISTICS_KEY, TILE_KEY], "statistics": module.statistics_names,
+        "runtime_sha256": runtime_sha256, "architecture": dataclasses.asdict(model.architecture),
+        "styles": [{"index": i, **dataclasses.asdict(s)} for i, s in enumerate(model.styles)],
+        "size_multiple": SIZE_MULTIPLE, "size_bytes": len(content), "sha256": content_digest(content),
+    }
+    _write_model_and_metadata(os.fspath(path), content, metadata)
+    return metadata
+
+
+def _write_model_and_metadata(path: str, content: bytes, metadata: dict) -> None:
+    for target, data in ((path, content), (metadata_path(path), json.dumps(metadata, indent=2).encode())):
+        with atomic_write(target) as handle:
+            handle.write(data)

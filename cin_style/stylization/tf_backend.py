@@ -20,6 +20,7 @@ from cin_style.model.network import build_transform_network
 from cin_style.model.styles import StyleSpec, style_weights
 from cin_style.stylization.controls import MIN_SIDE, Region
 from cin_style.stylization.pipeline import stylize_with
+from cin_style.stylization.tiles import statistics_image, stylize_in_tiles
 
 __all__ = ["Stylizer", "resolve_model", "stylizer_for", "ModelSource"]
 
@@ -145,41 +146,19 @@ class Stylizer:
         return self._tiled_functions[key]
 
     def _stylize_tiled(self, rgb: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Overlapping tiles that all use the instance-norm statistics of the whole image.
-
-        The statistics come from one pass over the image, downscaled first if it has
-        more than ``stats_max_pixels`` pixels (then they are an estimate, still shared
-        by every tile, so there are no seams). Tile windows start on multiples of 4
-        and extend ``tile_margin`` pixels past the kept core, more than the
-        network's receptive-field radius, so cores equal the whole-image result.
-        """
-        height, width = rgb.shape[:2]
+        """Overlapping tiles that all use the instance-norm statistics of the whole image
+        (:mod:`cin_style.stylization.tiles`): one pass measures them, on a copy shrunk to
+        ``stats_max_pixels`` if the image is larger (then they are an estimate, still shared by
+        every tile, so there are no seams)."""
         spatial = weights.ndim == 3
-        scale = min(1.0, (self.stats_max_pixels / (height * width)) ** 0.5)
-        proxy, proxy_weights = rgb, weights
-        if scale < 1.0:
-            size = (max(MIN_SIDE, round(height * scale)), max(MIN_SIDE, round(width * scale)))
-            proxy = tf.image.resize(rgb, size, method="area").numpy()
-            if spatial:
-                proxy_weights = tf.image.resize(weights, size, method="area").numpy()
-        batch_weights = lambda w: tf.convert_to_tensor(w[None], tf.float32)  # noqa: E731
-        stats = self._tiled_function("expose", spatial)(
-            tf.convert_to_tensor(proxy[None], tf.float32), batch_weights(proxy_weights))[1:]
+        batch = lambda array: tf.convert_to_tensor(array[None], tf.float32)  # noqa: E731
+        small, small_weights = statistics_image(rgb, weights, self.stats_max_pixels)
+        statistics = self._tiled_function("expose", spatial)(batch(small), batch(small_weights))[1:]
         fixed = self._tiled_function("fixed", spatial)
-        output = np.empty_like(rgb, dtype=np.float32)
-        tile, margin = self.tile_size, self.tile_margin
-        cores = [(y, x) for y in range(0, height, tile) for x in range(0, width, tile)]
-        for done, (y0, x0) in enumerate(cores, start=1):
-            y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
-            wy0, wx0 = max(0, y0 - margin), max(0, x0 - margin)
-            wy1, wx1 = min(height, y1 + margin), min(width, x1 + margin)
-            window_weights = weights[wy0:wy1, wx0:wx1] if spatial else weights
-            result = fixed(tf.convert_to_tensor(rgb[None, wy0:wy1, wx0:wx1], tf.float32),
-                           batch_weights(window_weights), *stats)
-            output[y0:y1, x0:x1] = result.numpy()[0, y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0]
-            if self.progress:
-                self.progress(done, len(cores))
-        return output
+
+        def run_window(window, window_weights, statistics):
+            return fixed(batch(window), batch(window_weights), *statistics).numpy()[0]
+        return stylize_in_tiles(run_window, statistics, rgb, weights, self.tile_size, self.tile_margin, self.progress)
 
     def _spatial(self):
         if self._run_spatial is None:

@@ -5,6 +5,13 @@ A model ``style.tflite`` has one signature, :data:`SIGNATURE_KEY`, with inputs `
 ([1, H, W, 3], H and W multiples of :data:`~cin_style.model.architecture.SIZE_MULTIPLE`) and
 ``style_weights`` ([1, N]) and output ``stylized``; ``style.tflite.json`` beside it holds the
 metadata: format, style names, architecture, I/O types and value ranges.
+
+Beside it, ``style.tiles.tflite`` (:func:`tiles_path`; optional) lets the runtime stylize images too large
+for one piece in tiles that share the whole image's instance-norm statistics. It has two signatures:
+:data:`STATISTICS_KEY` (``image``, ``style_weights`` -> every instance norm's ``<layer>_mean`` and
+``<layer>_variance``, in network order) and :data:`TILE_KEY` (``image``, ``style_weights`` and those
+statistics -> ``stylized``). Its metadata has ``"role": "tiles"``, the statistics' names and the
+``sha256`` of the main file whose weights it holds (``runtime_sha256``).
 """
 
 from __future__ import annotations
@@ -17,18 +24,28 @@ from cin_style.files.json_files import read_json_file
 from cin_style.model.architecture import Architecture
 
 __all__ = ["SIGNATURE_KEY", "INPUT_NAMES", "OUTPUT_NAME", "METADATA_FORMAT", "METADATA_VERSION", "metadata_path",
-           "read_metadata", "check_metadata", "read_checked_model", "content_digest"]
+           "read_metadata", "check_metadata", "read_checked_model", "content_digest", "STATISTICS_KEY", "TILE_KEY",
+           "TILES_ROLE", "tiles_path", "check_tiles_metadata"]
 
 SIGNATURE_KEY = "serving_default"
 INPUT_NAMES = ("image", "style_weights")
 OUTPUT_NAME = "stylized"
 METADATA_FORMAT = "cin-style-tflite-metadata"
 METADATA_VERSION = 1
+STATISTICS_KEY = "statistics"
+TILE_KEY = "tile"
+TILES_ROLE = "tiles"
 
 
 def metadata_path(tflite_path: str) -> str:
     """Where the metadata of ``tflite_path`` lives: ``<file>.json`` beside it."""
     return os.fspath(tflite_path) + ".json"
+
+
+def tiles_path(tflite_path: str) -> str:
+    """The tiles file that belongs to ``tflite_path``: ``style.tflite`` -> ``style.tiles.tflite``."""
+    root, extension = os.path.splitext(os.fspath(tflite_path))
+    return root + ".tiles" + (extension or ".tflite")
 
 
 def read_metadata(tflite_path: str) -> dict | None:
@@ -59,7 +76,9 @@ def _check_header(metadata: object, path: str) -> dict:
     if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= METADATA_VERSION:
         raise ModelError(f"{path}: \"format_version\" {version!r} is not one this cin-style reads "
                          f"(1..{METADATA_VERSION}); upgrade cin-style or re-export the model")
-    if metadata.get("signature", SIGNATURE_KEY) != SIGNATURE_KEY:
+    if metadata.get("role", "stylize") not in ("stylize", TILES_ROLE):
+        raise ModelError(f"{path}: \"role\" must be \"stylize\" or \"{TILES_ROLE}\", got {metadata['role']!r}")
+    if metadata.get("role") != TILES_ROLE and metadata.get("signature", SIGNATURE_KEY) != SIGNATURE_KEY:
         raise ModelError(f"{path}: \"signature\" must be \"{SIGNATURE_KEY}\", got {metadata['signature']!r}")
     return metadata
 
@@ -107,3 +126,20 @@ def check_metadata(metadata: object, tflite_path: str, num_styles: int) -> tuple
         return names, Architecture(**architecture)
     except (TypeError, ValueError) as exc:
         raise ModelError(f"{path}: bad \"architecture\" entry ({exc})") from exc
+
+
+def check_tiles_metadata(metadata: object, tiles_file: str, runtime_sha256: str | None) -> list[str]:
+    """The statistics' names from a tiles file's metadata, once it is a tiles file made for the main file
+    whose digest is ``runtime_sha256``; a wrong field is a ModelError naming it."""
+    path = metadata_path(tiles_file)
+    fields = _check_header(metadata, path)
+    if fields.get("role") != TILES_ROLE:
+        raise ModelError(f"{path}: not a tiles file (\"role\" must be \"{TILES_ROLE}\")")
+    if runtime_sha256 is None or fields.get("runtime_sha256") != runtime_sha256:
+        raise ModelError(f"{tiles_file}: made for another model file (its \"runtime_sha256\" does not match the "
+                         "main file's sha256); export both again")
+    names = fields.get("statistics")
+    if (not isinstance(names, list) or not names or len(names) > 256
+            or not all(isinstance(n, str) and n.endswith(("_mean", "_variance")) for n in names)):
+        raise ModelError(f"{path}: \"statistics\" must be a list of <layer>_mean / <layer>_variance names")
+    return names

@@ -196,6 +196,22 @@ def test_export_rejects_unknown_activation_ranges(tmp_path):
     assert not (tmp_path / "x.tflite").exists()
 
 
+def test_export_writes_the_tiles_file_beside_and_never_replaces_one_unasked(tiny_model_dir, tmp_path):
+    output = tmp_path / "tiny.tflite"
+    (tmp_path / "tiny.tiles.tflite").write_bytes(b"someone's file")
+    refused = run_main("export", "--model", tiny_model_dir, "--mode", "float32", "--output", output)
+    assert refused.returncode == 2 and "tiny.tiles.tflite: already exists" in refused.stderr
+    assert not output.exists() and (tmp_path / "tiny.tiles.tflite").read_bytes() == b"someone's file"
+    result = run_main("export", "--model", tiny_model_dir, "--mode", "float32", "--output", output, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert "tiny.tiles.tflite" in result.stdout
+    tiles = json.loads((tmp_path / "tiny.tiles.tflite.json").read_text())
+    mixed = run_main("export", "--model", tiny_model_dir, "--mode", "float16", "--float-ends", "--output", output)
+    assert mixed.returncode == 2 and "--float-ends applies to --mode int8" in mixed.stderr
+    assert tiles["role"] == "tiles" and tiles["runtime_sha256"] == json.loads((tmp_path / "tiny.tflite.json")
+                                                                             .read_text())["sha256"]
+
+
 def test_train_without_required_flags_is_a_usage_error():
     result = run_main("train", "--num-steps", "1")
     assert result.returncode == 2 and "--content-dir" in result.stderr and "required" in result.stderr

@@ -496,3 +496,71 @@ def test_the_tflite_backend_uses_every_usable_cpu_by_default(exported):
     assert TFLiteStylizer(exported["float32"], num_threads=1).num_threads == 1
     with pytest.raises(ValueError, match="num_threads must be an integer in 1..1024"):
         TFLiteStylizer(exported["float32"], num_threads=0)
+
+
+@pytest.fixture(scope="module")
+def with_tiles(tiny_model, exported, tmp_path_factory):
+    """The tiny int8 file copied into a folder of its own with its tiles file beside it."""
+    import shutil
+
+    from cin_style.export.tflite import export_tile_model
+    from cin_style.stylization.tflite_contract import tiles_path
+
+    folder = tmp_path_factory.mktemp("tiles")
+    path = str(folder / "tiny.tflite")
+    for suffix in ("", ".json"):
+        shutil.copy(exported["int8"] + suffix, path + suffix)
+    export_tile_model(tiny_model, tiles_path(path), json.load(open(path + ".json"))["sha256"])
+    return path
+
+
+def test_images_too_large_for_one_piece_are_tiled_with_the_whole_images_statistics(tiny_model_dir, with_tiles):
+    """Above max_work_pixels the runtime stylizes in float tiles that share the whole image's instance-norm
+    statistics: no seams, and the float model's picture (the tiles file holds the same weights in float16)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    photo = Image.fromarray((rng.random((7, 9, 3)) * 255).astype(np.uint8)).resize((150, 118), Image.BICUBIC)
+    calls = []
+    tiled = TFLiteStylizer(with_tiles, max_work_pixels=40 * 40, tile_size=48, tile_margin=24,
+                           progress=lambda done, total: calls.append((done, total)))
+    out = np.asarray(tiled.stylize(photo, "beta_style", style_scale=1), float)
+    total = calls[-1][1]
+    assert total >= 9 and calls == [(done, total) for done in range(1, total + 1)]
+    reference = np.asarray(cin_style.stylize(photo, "beta_style", model=tiny_model_dir, style_scale=1), float)
+    assert out.shape == reference.shape == (118, 150, 3)
+    assert _psnr(out / 255, reference / 255) > 40  # float16 weights; a seam would cost far more
+    # measured on a copy shrunk below stats_max_pixels: an estimate, still shared by every tile, so small
+    # tiles give the picture of one tile over the whole image
+    shrunk = [np.asarray(TFLiteStylizer(with_tiles, max_work_pixels=40 * 40, tile_size=size, tile_margin=24,
+                                        stats_max_pixels=2000).stylize(photo, "beta_style", style_scale=1), float)
+              for size in (48, 400)]
+    assert _psnr(shrunk[0] / 255, shrunk[1] / 255) > 50
+
+
+def test_without_a_tiles_file_large_images_are_refused_with_advice(exported, tmp_path):
+    from PIL import Image
+
+    photo = Image.new("RGB", (96, 80), (120, 80, 40))
+    stylizer = TFLiteStylizer(exported["float32"], max_work_pixels=64 * 64)
+    with pytest.raises(cin_style.ImageError, match="more than the runtime stylizes in one piece.*tiles.tflite"):
+        stylizer.stylize(photo, 0, style_scale=1)
+    assert stylizer.stylize(photo, 0, style_scale=2).size == (96, 80)  # at half the size it fits
+
+
+def test_a_tiles_file_is_used_only_with_its_own_model(with_tiles, exported, tmp_path):
+    import shutil
+
+    from PIL import Image
+
+    from cin_style.stylization.tflite_contract import tiles_path
+
+    photo = Image.new("RGB", (96, 80), (120, 80, 40))
+    path = str(tmp_path / "other.tflite")
+    for suffix in ("", ".json"):  # another model file beside a tiles file made for the tiny int8 one
+        shutil.copy(exported["float32"] + suffix, path + suffix)
+        shutil.copy(tiles_path(with_tiles) + suffix, tiles_path(path) + suffix)
+    with pytest.raises(cin_style.ModelError, match="made for another model file"):
+        TFLiteStylizer(path, max_work_pixels=64 * 64).stylize(photo, 0, style_scale=1)
+    with pytest.raises(cin_style.ModelError, match="a tiles file, which only helps its main model"):
+        TFLiteStylizer(tiles_path(with_tiles))

@@ -102,14 +102,18 @@ def test_the_runtime_uses_every_cpu_by_default(threads):
     assert stylizer.num_threads == (usable_cpu_count() if threads is None else threads)
 
 
-def test_the_runtime_refuses_working_images_it_would_need_gigabytes_for():
+def test_the_bundled_runtime_tiles_working_images_too_large_for_one_piece():
+    """The plain install carries the tiles file: a working image over max_work_pixels is stylized in
+    float tiles with shared statistics, the float model's picture, not refused."""
+    from cin_style.stylization.tf_backend import Stylizer
     from cin_style.stylization.tflite_backend import TFLiteStylizer
 
-    stylizer = TFLiteStylizer(max_work_pixels=64 * 64)
-    photo = np.random.default_rng(1).integers(0, 256, (80, 96, 3), np.uint8)
-    with pytest.raises(cin_style.ImageError, match="more than the runtime stylizes in one piece"):
-        stylizer.stylize(photo, 0, style_scale=1)
-    assert stylizer.stylize(photo, 0, style_scale=2).size == (96, 80)  # at half the size it fits
+    photo = Image.open(__file__.rsplit("tests", 1)[0] + "assets/examples/coffee.png").convert("RGB")
+    photo = photo.resize((200, 136), Image.LANCZOS)
+    tiled = TFLiteStylizer(max_work_pixels=64 * 64, tile_size=96)
+    out = tiled.stylize(photo, "starry_night", style_scale=1)
+    assert out.size == (200, 136)
+    assert _psnr(out, Stylizer().stylize(photo, "starry_night", style_scale=1)) > 40
 
 
 def test_regions_on_the_runtime_match_each_style_inside_and_the_float_model_overall():
