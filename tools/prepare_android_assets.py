@@ -40,7 +40,8 @@ def main(argv):
     if FLAGS.model:
         command.append(f"--model={FLAGS.model}")
     command.append("--float_ends" if FLAGS.float_ends else "--nofloat_ends")
-    command += [f"--layout={FLAGS.layout}", "--notensor_names"]  # the app needs the I/O names only
+    # the app needs the I/O names only, and stylizes photos of at most 1024 px in one piece (no tiles file)
+    command += [f"--layout={FLAGS.layout}", "--notensor_names", "--notiles"]
     subprocess.run(command, check=True)
     model = resolve_model(FLAGS.model)
     for style in model.styles:

@@ -7,7 +7,7 @@ import os
 
 from cin_style.cli.common import EXIT_OK, SubCommands, UsageError, add_parser, bounded, log_to_stderr
 
-NEGATABLE = {"equalize", "float-ends", "tensor-names", "uint8-io"}
+NEGATABLE = {"equalize", "float-ends", "tensor-names", "tiles", "uint8-io"}
 
 
 def register(commands: SubCommands) -> None:

@@ -8,6 +8,8 @@ import org.json.JSONArray;
 import org.json.JSONException;
 import org.json.JSONObject;
 import org.tensorflow.lite.Interpreter;
+import org.tensorflow.lite.gpu.CompatibilityList;
+import org.tensorflow.lite.gpu.GpuDelegate;
 
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
@@ -68,19 +70,81 @@ public final class StyleModel implements Closeable {
         int bytesPerValue() { return isFloat() ? 4 : 1; }
     }
 
-    private final Interpreter interpreter;
-    private final List<Style> styles;
-    private final TensorSpec image;
-    private final TensorSpec styleWeights;
-    private final TensorSpec stylized;
-    private final String signature;
-    /** Image H and W must be multiples of this (older exports: 1, any size). */
-    private final int sizeMultiple;
-    /** Mirrored pixels around the photo, cropped after the model (older exports: 0). */
-    private final int borderMargin;
+    /** A model and where it runs; {@code note} says why the GPU was not used where it was asked for. */
+    public static final class Loaded {
+        public final StyleModel model;
+        public final boolean onGpu;
+        public final String note;
 
-    public StyleModel(AssetManager assets, String modelAsset, int threads) throws IOException, JSONException {
-        JSONObject meta = new JSONObject(readAsset(assets, modelAsset + ".json"));
+        Loaded(StyleModel model, boolean onGpu, String note) {
+            this.model = model;
+            this.onGpu = onGpu;
+            this.note = note;
+        }
+    }
+
+    private final Interpreter interpreter;
+    private final GpuDelegate gpu;  // null on the CPU
+    private List<Style> styles;
+    private TensorSpec image;
+    private TensorSpec styleWeights;
+    private TensorSpec stylized;
+    private String signature;
+    /** Image H and W must be multiples of this (older exports: 1, any size). */
+    private int sizeMultiple;
+    /** Mirrored pixels around the photo, cropped after the model (older exports: 0). */
+    private int borderMargin;
+
+    // Buffers of the last image size, reused while the size stays (1024 px: about 36 MB in all).
+    private int bufferWidth = -1;
+    private int bufferHeight = -1;
+    private int[] pixels;
+    private int[] padded;
+    private ByteBuffer input;
+    private ByteBuffer output;
+
+    /**
+     * Loads the model on the CPU (XNNPACK, {@code threads} threads), or on the GPU delegate when
+     * {@code useGpu} and the device supports it; a GPU that cannot run the model falls back to the CPU.
+     */
+    public static Loaded load(AssetManager assets, String modelAsset, int threads, boolean useGpu) throws IOException {
+        if (useGpu) {
+            CompatibilityList compatibility = new CompatibilityList();
+            try {
+                if (!compatibility.isDelegateSupportedOnThisDevice()) {
+                    return new Loaded(new StyleModel(assets, modelAsset, threads, null), false,
+                                      "this device's GPU is not supported by LiteRT: running on the CPU");
+                }
+            } finally {
+                compatibility.close();
+            }
+            GpuDelegate delegate = new GpuDelegate();
+            try {
+                return new Loaded(new StyleModel(assets, modelAsset, threads, delegate), true, null);
+            } catch (RuntimeException e) {  // the delegate refused the graph
+                delegate.close();
+                return new Loaded(new StyleModel(assets, modelAsset, threads, null), false,
+                                  "the GPU could not run the model (" + e.getMessage() + "): running on the CPU");
+            }
+        }
+        return new Loaded(new StyleModel(assets, modelAsset, threads, null), false, null);
+    }
+
+    private StyleModel(AssetManager assets, String modelAsset, int threads, GpuDelegate gpu) throws IOException {
+        JSONObject meta;
+        try {
+            meta = new JSONObject(readAsset(assets, modelAsset + ".json"));
+            parseMetadata(meta);
+        } catch (JSONException e) {
+            throw new IOException(modelAsset + ".json: " + e.getMessage(), e);
+        }
+        Interpreter.Options options = new Interpreter.Options().setNumThreads(threads);
+        if (gpu != null) options.addDelegate(gpu);
+        this.gpu = gpu;
+        interpreter = new Interpreter(mapAsset(assets, modelAsset), options);
+    }
+
+    private void parseMetadata(JSONObject meta) throws JSONException {
         signature = meta.getString("signature");
         sizeMultiple = meta.optInt("size_multiple", 1);
         borderMargin = meta.optInt("border_margin", 0);
@@ -99,8 +163,6 @@ public final class StyleModel implements Closeable {
                                  "thumbnails/" + name + ".jpg"));
         }
         styles = Collections.unmodifiableList(parsed);
-        Interpreter.Options options = new Interpreter.Options().setNumThreads(threads);
-        interpreter = new Interpreter(mapAsset(assets, modelAsset), options);
     }
 
     public List<Style> styles() { return styles; }
@@ -116,26 +178,21 @@ public final class StyleModel implements Closeable {
             throw new IllegalArgumentException("image is " + width + "x" + height + "; the model needs at least "
                                                + sizeMultiple + " pixels per side");
         }
-        int[] pixels = new int[width * height];
-        bitmap.getPixels(pixels, 0, width, 0, 0, width, height);
         // Mirror border_margin pixels around the photo (the model's edge band falls outside the crop),
         // then the bottom and right up to multiples of size_multiple; crop the result.
         int marginX = Math.min(borderMargin, width - 1);
         int marginY = Math.min(borderMargin, height - 1);
         int paddedWidth = roundUp(width + 2 * marginX, sizeMultiple);
         int paddedHeight = roundUp(height + 2 * marginY, sizeMultiple);
-        if (paddedWidth != width || paddedHeight != height) {
-            int[] padded = new int[paddedWidth * paddedHeight];
-            PixelConverter.mirrorPad(pixels, width, height, marginX, marginY, padded, paddedWidth, paddedHeight);
-            pixels = padded;
-        }
+        boolean resized = prepareBuffers(width, height, paddedWidth, paddedHeight);
+        bitmap.getPixels(pixels, 0, width, 0, 0, width, height);
+        PixelConverter.mirrorPad(pixels, width, height, marginX, marginY, padded, paddedWidth, paddedHeight);
 
-        ByteBuffer input = ByteBuffer.allocateDirect(paddedWidth * paddedHeight * 3 * image.bytesPerValue())
-                .order(ByteOrder.nativeOrder());
+        input.clear();
         if (image.isFloat()) {
-            PixelConverter.argbToFloat(pixels, paddedWidth, paddedHeight, input);
+            PixelConverter.argbToFloat(padded, paddedWidth, paddedHeight, input);
         } else {
-            PixelConverter.argbToQuantized(pixels, paddedWidth, paddedHeight, input, image.scale, image.zeroPoint,
+            PixelConverter.argbToQuantized(padded, paddedWidth, paddedHeight, input, image.scale, image.zeroPoint,
                                            image.isSigned());
         }
         float[] weights = new float[styles.size()];
@@ -143,28 +200,47 @@ public final class StyleModel implements Closeable {
         weights[styleB] += t;
         Object weightInput = styleWeightsInput(weights);
 
-        ByteBuffer output = ByteBuffer.allocateDirect(paddedWidth * paddedHeight * 3 * stylized.bytesPerValue())
-                .order(ByteOrder.nativeOrder());
+        output.clear();
         Map<String, Object> inputs = new HashMap<>();
         inputs.put("image", input);
         inputs.put("style_weights", weightInput);
         Map<String, Object> outputs = new HashMap<>();
         outputs.put("stylized", output);
-        interpreter.resizeInput(interpreter.getInputIndex(image.tensorName), new int[] {1, paddedHeight, paddedWidth, 3});
-        interpreter.allocateTensors();
+        if (resized) {  // LiteRT prepares the graph again only when the size changes
+            interpreter.resizeInput(interpreter.getInputIndex(image.tensorName),
+                                    new int[] {1, paddedHeight, paddedWidth, 3});
+            interpreter.allocateTensors();
+        }
         interpreter.runSignature(inputs, outputs, signature);
 
         output.rewind();
         if (stylized.isFloat()) {
-            PixelConverter.floatToArgb(output, paddedWidth, paddedHeight, pixels);
+            PixelConverter.floatToArgb(output, paddedWidth, paddedHeight, padded);
         } else {
-            PixelConverter.quantizedToArgb(output, paddedWidth, paddedHeight, pixels, stylized.scale,
+            PixelConverter.quantizedToArgb(output, paddedWidth, paddedHeight, padded, stylized.scale,
                                            stylized.zeroPoint, stylized.isSigned());
         }
         Bitmap result = Bitmap.createBitmap(width, height, Bitmap.Config.ARGB_8888);
         // offset and stride paddedWidth: the crop
-        result.setPixels(pixels, marginY * paddedWidth + marginX, paddedWidth, 0, 0, width, height);
+        result.setPixels(padded, marginY * paddedWidth + marginX, paddedWidth, 0, 0, width, height);
         return result;
+    }
+
+    /**
+     * Sizes the reused buffers for this image; true when the size changed (the interpreter must resize).
+     * The direct buffers are allocated at exactly the tensors' sizes: LiteRT compares a buffer's
+     * capacity, not its limit, with the tensor.
+     */
+    private boolean prepareBuffers(int width, int height, int paddedWidth, int paddedHeight) {
+        if (width == bufferWidth && height == bufferHeight) return false;
+        int count = paddedWidth * paddedHeight;
+        pixels = new int[width * height];
+        padded = new int[count];
+        input = ByteBuffer.allocateDirect(count * 3 * image.bytesPerValue()).order(ByteOrder.nativeOrder());
+        output = ByteBuffer.allocateDirect(count * 3 * stylized.bytesPerValue()).order(ByteOrder.nativeOrder());
+        bufferWidth = width;
+        bufferHeight = height;
+        return true;
     }
 
     private static int roundUp(int value, int multiple) {
@@ -190,6 +266,7 @@ public final class StyleModel implements Closeable {
     @Override
     public void close() {
         interpreter.close();
+        if (gpu != null) gpu.close();
     }
 
     private static MappedByteBuffer mapAsset(AssetManager assets, String name) throws IOException {

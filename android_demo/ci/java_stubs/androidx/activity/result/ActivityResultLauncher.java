@@ -1,0 +1,6 @@
+package androidx.activity.result;
+
+public abstract class ActivityResultLauncher<I> {
+    public void launch(I input) { throw new RuntimeException("stub"); }
+    public abstract void unregister();
+}

@@ -1,0 +1,3 @@
+package androidx.core.app;
+
+public class ComponentActivity extends android.app.Activity implements androidx.lifecycle.LifecycleOwner {}

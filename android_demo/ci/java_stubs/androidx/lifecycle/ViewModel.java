@@ -1,0 +1,6 @@
+package androidx.lifecycle;
+
+public abstract class ViewModel {
+    public ViewModel() {}
+    protected void onCleared() {}
+}
