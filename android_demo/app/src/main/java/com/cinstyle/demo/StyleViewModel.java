@@ -74,15 +74,13 @@ public final class StyleViewModel extends AndroidViewModel {
 
     private final ExecutorService worker = Executors.newSingleThreadExecutor();
     private final MutableLiveData<State> state = new MutableLiveData<>();
-    private final Object lock = new Object();
+    private final LatestRequest<Request> requests = new LatestRequest<>(worker, this::run);
     // Written on the worker thread only; read by publish() and stylize() on either thread.
     private volatile StyleModel model;
     private volatile boolean onGpu;
     private volatile Bitmap photo;
     private volatile Bitmap result;
     private boolean gpuRequested;  // main thread only
-    private Request pending;   // guarded by lock
-    private boolean draining;  // guarded by lock
 
     public StyleViewModel(@NonNull Application application) {
         super(application);
@@ -138,46 +136,25 @@ public final class StyleViewModel extends AndroidViewModel {
 
     /** Stylizes the current photo with (1 - blend) * styleA + blend * styleB; see the class comment. */
     public void stylize(int styleA, int styleB, float blend) {
-        synchronized (lock) {
-            if (photo == null) return;
-            pending = new Request(photo, styleA, styleB, blend);
-            if (draining) return;
-            draining = true;
-        }
+        Bitmap current = photo;
+        if (current == null) return;
         publish(getApplication().getString(R.string.working), true);
-        worker.execute(this::drain);
+        requests.submit(new Request(current, styleA, styleB, blend));
     }
 
-    private void drain() {
-        while (true) {
-            Request request;
-            synchronized (lock) {
-                request = pending;
-                pending = null;
-                if (request == null) {
-                    draining = false;
-                    return;
-                }
-            }
-            StyleModel current = model;
-            if (current == null) continue;  // failed to load: the message says so
-            try {
-                long start = System.nanoTime();
-                Bitmap out = current.stylize(request.photo, request.styleA, request.styleB, request.blend);
-                long ms = (System.nanoTime() - start) / 1_000_000;
-                result = out;
-                String a = current.styles().get(request.styleA).title;
-                String b = current.styles().get(request.styleB).title;
-                publish(getApplication().getString(R.string.done, a, b, (int) ms), hasPending());
-            } catch (RuntimeException | OutOfMemoryError e) {
-                publish(getApplication().getString(R.string.failed, e.getMessage()), hasPending());
-            }
-        }
-    }
-
-    private boolean hasPending() {
-        synchronized (lock) {
-            return pending != null;
+    private void run(Request request) {  // on the worker thread
+        StyleModel current = model;
+        if (current == null) return;  // failed to load: the message says so
+        try {
+            long start = System.nanoTime();
+            Bitmap out = current.stylize(request.photo, request.styleA, request.styleB, request.blend);
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            result = out;
+            String a = current.styles().get(request.styleA).title;
+            String b = current.styles().get(request.styleB).title;
+            publish(getApplication().getString(R.string.done, a, b, (int) ms), requests.hasWaiting());
+        } catch (RuntimeException | OutOfMemoryError e) {
+            publish(getApplication().getString(R.string.failed, e.getMessage()), requests.hasWaiting());
         }
     }
 
