@@ -1,6 +1,6 @@
 """The Android sample's stand-in build (android_demo/ci): what these machines can check without the Android
 SDK, NDK or Google's Maven: the native code for the four ABIs against Android's jni.h with 16 KB pages,
-the resources and the Java against stubs of the APIs it uses; and the shipped model under the LiteRT
+the manifest and resources linked by aapt2, the Java against stubs of the APIs it uses; and the shipped model under the LiteRT
 version the app depends on."""
 
 import json
@@ -34,11 +34,12 @@ def test_native_code_builds_for_every_android_abi_with_16_kb_pages(tmp_path):
         assert f"{abi}24: compiled with -Werror, 16 KB aligned, 5 JNI functions" in result.stdout
 
 
-@pytest.mark.skipif(not shutil.which("javac"), reason="needs a JDK")
-def test_the_apps_java_and_resources_compile_against_the_api_stubs(tmp_path):
+@pytest.mark.skipif(not (shutil.which("javac") and shutil.which("aapt2")),
+                    reason="needs a JDK and aapt2 (Debian's aapt package; .ci/run installs it)")
+def test_the_apps_resources_link_and_its_java_compiles_against_the_api_stubs(tmp_path):
     result = _run("check_java.sh", tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "java check passed" in result.stdout
+    assert "linked by aapt2" in result.stdout and "java check passed" in result.stdout
 
 
 def _app_litert_version() -> str:
