@@ -7,6 +7,7 @@ Contract of :func:`load_image`: returns ``LoadedImage(rgb, alpha)`` with
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import warnings
 
@@ -21,8 +22,8 @@ from cin_style.files import PathLike, check_input_file
 from cin_style.files.atomic import atomic_write
 from cin_style.errors import ImageError
 
-__all__ = ["PathLike", "ImageSource", "LoadedImage", "load_image", "open_image_file", "to_pil", "save_image",
-           "check_output_format",
+__all__ = ["PathLike", "ImageSource", "LoadedImage", "load_image", "load_image_bytes", "open_image_file", "to_pil",
+           "save_image", "image_bytes", "check_output_format",
            "DEFAULT_MAX_PIXELS", "resize", "resize_short_side", "center_crop", "IMAGE_EXTENSIONS", "DECODER_FORMATS"]
 
 #: Images with more pixels are refused before decoding (decompression-bomb guard). Pillow
@@ -74,8 +75,11 @@ def _check_pixels(width: int, height: int, max_pixels: int, what: str) -> None:
             "(raise max_pixels if you trust this file)")
 
 
-def open_image_file(path: PathLike) -> Image.Image:
+def open_image_file(path: PathLike | io.BytesIO, name: str | None = None) -> Image.Image:
     """``PIL.Image.open`` restricted to :data:`DECODER_FORMATS` (lazy: reads the header only).
+
+    Args:
+      path: a file path, or a file's bytes in a BytesIO (then ``name`` names it in errors).
 
     Raises:
       ImageError: the file's bytes are not one of the allowed formats.
@@ -83,16 +87,30 @@ def open_image_file(path: PathLike) -> Image.Image:
     try:
         return Image.open(path, formats=DECODER_FORMATS)
     except UnidentifiedImageError as exc:
-        raise ImageError(f"{os.fspath(path)}: not a supported image (allowed: {_ALLOWED_NAMES}; "
+        what = name or os.fspath(path)  # type: ignore[arg-type]
+        raise ImageError(f"{what}: not a supported image (allowed: {_ALLOWED_NAMES}; "
                          "the format is read from the bytes, not the name)") from exc
+
+
+def load_image_bytes(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """An image file's bytes, read from anywhere (object storage, an archive), with the checks a path gets:
+    the allowed decoders only, the declared size against ``max_pixels`` before any pixel is decoded.
+    ``name`` names the image in errors."""
+    if not data:
+        raise ImageError(f"{name}: empty file")
+    return _from_pil(_decode(io.BytesIO(data), name, max_pixels), name)
 
 
 def _open_file(path: str, max_pixels: int) -> Image.Image:
     check_input_file(path, "image", ImageError)
+    return _decode(path, path, max_pixels)
+
+
+def _decode(source: str | io.BytesIO, path: str, max_pixels: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # max_pixels is our limit
-            image = open_image_file(path)
+            image = open_image_file(source, path)
             # The header is read; check the declared size before decoding any pixels.
             _check_pixels(image.width, image.height, max_pixels, path)
             image.seek(0)  # animated images: the first frame
@@ -233,6 +251,23 @@ def check_output_format(path: str) -> str:
     return extension
 
 
+def _write(image: Image.Image, handle, extension: str, quality: int) -> None:
+    fmt = _SAVE_FORMATS[extension]
+    if fmt in ("JPEG", "BMP") and image.mode == "RGBA":
+        image = image.convert("RGB")  # these formats have no alpha channel
+    options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    image.save(handle, format=fmt, **options)
+
+
+def image_bytes(image: Image.Image, extension: str, quality: int = 95) -> bytes:
+    """``image`` encoded as a file of the format ``extension`` names (``.jpg``, ``.png``, ...), as
+    :func:`save_image` writes it; for outputs that go elsewhere than a local file."""
+    check_output_format("image" + extension)
+    buffer = io.BytesIO()
+    _write(image, buffer, extension.lower(), quality)
+    return buffer.getvalue()
+
+
 def save_image(image: Image.Image, path: str, *, overwrite: bool = False, protect: tuple[str, ...] = (),
                quality: int = 95) -> str:
     """Writes ``image`` to ``path`` atomically (temporary file in the same folder, then rename).
@@ -257,13 +292,9 @@ def save_image(image: Image.Image, path: str, *, overwrite: bool = False, protec
         raise ImageError(f"{path}: refusing to overwrite an input image")
     if os.path.exists(path) and not overwrite:
         raise ImageError(f"{path}: already exists (pass overwrite=True / --overwrite to replace it)")
-    fmt = _SAVE_FORMATS[extension]
-    if fmt in ("JPEG", "BMP") and image.mode == "RGBA":
-        image = image.convert("RGB")  # these formats have no alpha channel
     try:
         with atomic_write(path, extension, overwrite=overwrite) as handle:
-            options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
-            image.save(handle, format=fmt, **options)
+            _write(image, handle, extension, quality)
     except FileExistsError:
         raise ImageError(f"{path}: already exists; it appeared while this image was written and was left as it "
                          "was (pass overwrite=True / --overwrite to replace it)") from None

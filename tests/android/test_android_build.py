@@ -1,7 +1,7 @@
 """The Android sample's stand-in build (android_demo/ci): what these machines can check without the Android
 SDK, NDK or Google's Maven: the native code for the four ABIs against Android's jni.h with 16 KB pages,
-the manifest and resources linked by aapt2, the Java against stubs of the APIs it uses; and the shipped model under the LiteRT
-version the app depends on."""
+the manifest and resources linked by aapt2, the Java against stubs of the APIs it uses; and the shipped
+model under the LiteRT version the app depends on."""
 
 import json
 import os
