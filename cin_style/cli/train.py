@@ -83,8 +83,11 @@ def register(commands: SubCommands) -> None:
     run.add_argument("--snapshot-every", type=bounded(int, 0, 10**9), default=0,
                      help="keep the weights every this many steps in <output-dir>/snapshots/step_N (0: never), "
                           "to average the last ones")
-    run.add_argument("--strategy", choices=["default", "mirrored"], default="default",
-                     help="one device, or tf.distribute.MirroredStrategy over all local GPUs (CPUs if none)")
+    run.add_argument("--strategy", choices=["default", "mirrored", "multi_worker"], default="default",
+                     help="one device; mirrored: tf.distribute.MirroredStrategy over all local GPUs (CPUs if none); "
+                          "multi_worker: several machines, each running this same command with its own TF_CONFIG "
+                          "(the cluster's addresses and its task index); the chief (worker 0) writes the run "
+                          "folder, which must be shared or reachable for --resume")
     run.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto",
                      help="auto: mixed_bfloat16 where the processor has fast bfloat16 (AMX-BF16, Arm BF16, "
                           "AVX512-BF16 on AMD) or a GPU is visible, else float32")

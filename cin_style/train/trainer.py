@@ -26,8 +26,10 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -51,6 +53,10 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
+#: Training strategies (:attr:`TrainConfig.strategy`).
+STRATEGIES = ("default", "mirrored", "multi_worker")
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """Everything a training run needs (the CLI builds one from its flags).
@@ -69,7 +75,12 @@ class TrainConfig:
       teacher_model: distil from this model (same styles): ``distill_weight`` times
         the mean squared difference between the student's and the teacher's outputs
         is added to the loss (term ``distill``). Used to fine-tune slim models.
-      strategy: ``"default"`` (one device) or ``"mirrored"`` (all local GPUs, or CPUs).
+      strategy: ``"default"`` (one device), ``"mirrored"`` (all local GPUs, or CPUs) or ``"multi_worker"``
+        (``tf.distribute.MultiWorkerMirroredStrategy`` over the machines that the ``TF_CONFIG`` environment
+        variable lists; every worker runs the same command; the chief, worker 0 where the cluster has no
+        ``chief`` task, writes the checkpoints, snapshots, logs and the model, the others keep their
+        checkpoints in a temporary folder; after a kill, every worker resumes with ``--resume`` from the
+        chief's checkpoints). Each step's batch of ``batch_size`` photos is split between the replicas.
       precision: ``"float32"``, ``"mixed_bfloat16"``, or ``"auto"``: bfloat16 where it
         trains faster (AMX-BF16, Arm BF16 or a GPU; :mod:`cin_style.train.hardware`), else float32; resolved
         when the config is made, so the saved config names the precision that ran.
@@ -113,8 +124,8 @@ class TrainConfig:
         if os.path.exists(self.output_dir) and not os.path.isdir(self.output_dir):
             raise ValueError(f"{self.output_dir}: exists and is not a folder; the output directory is the run's "
                              "folder (checkpoints, logs, snapshots, model)")
-        if self.strategy not in ("default", "mirrored"):
-            raise ValueError(f"strategy must be 'default' or 'mirrored', got {self.strategy!r}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
         if self.precision not in ("float32", "mixed_bfloat16", "auto"):
             raise ValueError(f"precision must be 'float32', 'mixed_bfloat16' or 'auto', got {self.precision!r}")
         if self.precision == "auto":
@@ -163,7 +174,42 @@ def _strategy(name: str) -> tf.distribute.Strategy:
     if name == "mirrored":
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([d.name for d in devices])
+    if name == "multi_worker":
+        cluster = _cluster_from_environment()
+        if "worker" not in cluster["cluster"] and "chief" not in cluster["cluster"]:
+            raise ValueError("TF_CONFIG: the cluster lists no \"worker\" or \"chief\" tasks")
+        return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def _cluster_from_environment() -> dict:
+    """TF_CONFIG, checked: ``{"cluster": {"worker": ["host:port", ...]}, "task": {"type": ..., "index": ...}}``."""
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        raise ValueError("strategy multi_worker needs the TF_CONFIG environment variable: "
+                         '{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", '
+                         '"index": 0}} on the first machine, index 1 on the second, ...')
+    try:
+        cluster = json.loads(text)
+        task = cluster["task"]
+        tasks = cluster["cluster"][task["type"]]
+        if not isinstance(tasks, list) or not 0 <= int(task["index"]) < len(tasks):
+            raise ValueError("task index out of range")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"TF_CONFIG is not a usable cluster description ({exc}); expected "
+                         '{"cluster": {"worker": [...]}, "task": {"type": "worker", "index": N}}') from None
+    return cluster
+
+
+def _is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the run's files: always, except on the non-chief workers of a cluster."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type == "chief":
+        return True
+    return task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
 
 
 # After this many steps of a run (or half of a shorter run), a negative mean luminance correlation
@@ -191,6 +237,7 @@ class Trainer:
         self.config = config
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.strategy = _strategy(config.strategy)
+        self.is_chief = _is_chief(self.strategy)
         if config.precision == "mixed_bfloat16" and not bfloat16_training_pays():
             self.log("warning: precision mixed_bfloat16 on a processor without fast bfloat16 instructions "
                      "(no AMX-BF16, Arm BF16 or AMD AVX512-BF16, no GPU): slower than float32 here, up to "
@@ -221,6 +268,11 @@ class Trainer:
         self.checkpoint = tf.train.Checkpoint(network=self.model.network, optimizer=self.optimizer, step=self.step)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, os.path.join(config.output_dir, "checkpoints"), max_to_keep=config.max_checkpoints)
+        # Every worker of a cluster saves (the strategy may need them all); only the chief into the run folder.
+        self._save_manager = self.manager
+        if not self.is_chief:
+            self._worker_folder = tempfile.mkdtemp(prefix="cin-style-worker-checkpoints-")
+            self._save_manager = tf.train.CheckpointManager(self.checkpoint, self._worker_folder, max_to_keep=1)
 
     @property
     def current_step(self) -> int:
@@ -342,6 +394,10 @@ class Trainer:
     # ------------------------------------------------------------- lifecycle
     def _check_output_dir(self, resume: bool):
         config_path = os.path.join(self.config.output_dir, "train_config.json")
+        if not self.is_chief:  # the chief checks and writes the run folder; the others only read it
+            if resume and self.manager.latest_checkpoint is None:
+                self.log(f"--resume: no checkpoint in {self.manager.directory} yet; starting at step 0")
+            return
         has_checkpoint = self.manager.latest_checkpoint is not None
         if resume and not has_checkpoint:
             entries = os.listdir(self.config.output_dir) if os.path.isdir(self.config.output_dir) else []
@@ -392,14 +448,16 @@ class Trainer:
     def save_checkpoint(self) -> None:
         """Writes a checkpoint and a model snapshot, unless some weight is NaN/Inf."""
         self._check_finite()
-        self.manager.save(checkpoint_number=self.current_step)
-        self._save_model(os.path.join(self.config.output_dir, "model"))
+        self._save_manager.save(checkpoint_number=self.current_step)
+        if self.is_chief:
+            self._save_model(os.path.join(self.config.output_dir, "model"))
 
     def save_snapshot(self) -> None:
         """Keeps the current weights as ``snapshots/step_<N>`` (for weight averaging,
         tools/averaging.py); checkpoints are pruned, snapshots are not."""
         self._check_finite()
-        self._save_model(os.path.join(self.config.output_dir, "snapshots", f"step_{self.current_step}"))
+        if self.is_chief:
+            self._save_model(os.path.join(self.config.output_dir, "snapshots", f"step_{self.current_step}"))
 
     def _check_finite(self) -> None:
         if not self._weights_are_finite():
@@ -436,6 +494,7 @@ class Trainer:
             raise ModelError(f"{config.init_model}: no such model directory (only --resume can do without it)")
         elif config.init_model:
             self.step.assign(int(load_model(config.init_model).training_config.get("step", 0)))
+        self._check_workers_agree()
         start = self.current_step
         self._recent_correlations: list[float] = []
         self._run_start, self._polarity_warned = start, False
@@ -444,9 +503,10 @@ class Trainer:
                                   short_side=config.photo_short_side)
         offset = self.first_trained_style
         dataset = dataset.map(lambda images, styles: (images, styles + offset))
-        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        iterator = iter(self._distribute(dataset))
         step_fn = self._make_step()
-        writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "logs"))
+        writer = (tf.summary.create_file_writer(os.path.join(config.output_dir, "logs")) if self.is_chief
+                  else tf.summary.create_noop_writer())
         previous_handlers = self._install_signal_handlers()
         sample = None
         window_start, window_images = time.monotonic(), 0
@@ -486,8 +546,42 @@ class Trainer:
             for sig, handler in previous_handlers.items():
                 signal.signal(sig, handler)
             writer.close()
+            if not self.is_chief:
+                shutil.rmtree(self._worker_folder, ignore_errors=True)
         self.log(f"done: {self.current_step} steps; model saved in {os.path.join(config.output_dir, 'model')}")
         return self.model
+
+    def _check_workers_agree(self) -> None:
+        """On a cluster, every worker must start at the same step: one that found no checkpoint to resume
+        from (the run folder not shared) would train other batches with other weights."""
+        if not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return
+        # The strategy reduces by sums only: the steps are all equal exactly when n * sum(s^2) == sum(s)^2
+        # (float64 holds both exactly for any step count a run reaches).
+        powers = self.strategy.run(lambda: tf.cast(self.step, tf.float64) ** tf.constant([1.0, 2.0], tf.float64))
+        total, squares = (float(v) for v in self.strategy.reduce(tf.distribute.ReduceOp.SUM, powers, axis=None))
+        if self.strategy.num_replicas_in_sync * squares != total * total:
+            raise ValueError(f"the workers start at different steps (this one at {self.current_step}): every worker "
+                             f"must read the chief's checkpoints in {self.manager.directory} (a shared folder or a "
+                             "gs:// path)")
+
+    def _distribute(self, dataset: tf.data.Dataset):
+        """Every replica's share of each step's batch. On a cluster each worker reads the same photo stream
+        and keeps its contiguous slice of every batch, as one machine's replicas split it: the workers
+        together see exactly the batches one process would."""
+        if not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return self.strategy.experimental_distribute_dataset(dataset)
+        global_batch = self.config.batch_size
+
+        def worker_dataset(context: tf.distribute.InputContext) -> tf.data.Dataset:
+            share = context.get_per_replica_batch_size(global_batch)
+            per_worker = share * (self.strategy.num_replicas_in_sync // context.num_input_pipelines)
+            first = context.input_pipeline_id * per_worker
+            end = first + per_worker
+            return dataset.map(lambda images, styles: (images[first:end], styles[first:end]))
+
+        options = tf.distribute.InputOptions(experimental_fetch_to_device=False)
+        return self.strategy.distribute_datasets_from_function(worker_dataset, options)
 
     def _log_progress(self, step, rate, eta, terms, writer):
         values = {k: float(v) for k, v in terms.items()}

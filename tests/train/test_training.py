@@ -233,6 +233,89 @@ def test_mirrored_strategy_over_two_cpus_matches_one_device(data, tmp_path):
     assert differing / total < 0.02
 
 
+def _free_ports(count):
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def test_two_workers_on_loopback_reach_the_weights_of_one_process_and_resume(data, tmp_path):
+    """MultiWorkerMirroredStrategy: two worker processes on 127.0.0.1 split each batch of 2 photos; after 3
+    steps, and after both resume from the chief's checkpoint for 3 more, their weights are those of one process
+    that trained on the same batches for 6 steps."""
+    worker_script = textwrap.dedent(f"""
+        import sys, numpy as np
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        from pathlib import Path
+        from test_training import _config
+        from cin_style.train.trainer import Trainer
+        steps, resume, index, folder = int(sys.argv[1]), sys.argv[2] == "resume", sys.argv[3], sys.argv[4]
+        trainer = Trainer(_config(Path({str(data)!r}), Path({str(tmp_path)!r}) / folder, strategy="multi_worker",
+                                  num_steps=steps, checkpoint_every=3, precision="float32"))
+        try:
+            model = trainer.run(resume=resume)
+        except ValueError as exc:
+            print("refused:", exc)
+            sys.exit(3)
+        np.savez(Path({str(tmp_path)!r}) / f"{{index}}_{{steps}}.npz", *model.network.get_weights())
+        print("chief" if trainer.is_chief else "worker", trainer.strategy.num_replicas_in_sync)
+    """)
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+
+    def run_cluster(steps, resume, folders=("cluster", "cluster"), expect=0):
+        processes = []
+        for index in range(2):
+            env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker",
+                                                                                       "index": index}})}
+            processes.append(subprocess.Popen([sys.executable, "-c", worker_script, str(steps), resume, str(index),
+                                               folders[index]],
+                                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        outputs = [p.communicate(timeout=600) for p in processes]
+        for process, (out, err) in zip(processes, outputs):
+            assert process.returncode == expect, out[-1000:] + err[-3000:]
+        return [out.split()[-2:] if not expect else out for out, _ in outputs]
+
+    assert run_cluster(3, "fresh") == [["chief", "2"], ["worker", "2"]]
+    assert run_cluster(6, "resume") == [["chief", "2"], ["worker", "2"]]
+    # a worker that cannot read the chief's checkpoints would start over: both are refused
+    refused = run_cluster(9, "resume", folders=("cluster", "elsewhere"), expect=3)
+    assert all("the workers start at different steps" in out for out in refused)
+    assert sorted(os.listdir(tmp_path / "cluster" / "checkpoints"))  # written by the chief
+    single = Trainer(_config(data, tmp_path / "single", num_steps=6, checkpoint_every=3, precision="float32")).run()
+    reference = dict(zip(np.load(tmp_path / "0_6.npz").files, single.network.get_weights()))
+    for index in range(2):  # both workers hold the same weights, those of one process on the same batches
+        cluster_weights = np.load(tmp_path / f"{index}_6.npz")
+        differing, total = 0, 0
+        for key in reference:  # the all-reduce sums in another order: see the mirrored test
+            difference = np.abs(cluster_weights[key] - reference[key])
+            assert difference.max() <= 2 * 5e-3 * 6 + 1e-6, key
+            differing += int((difference > 1e-4).sum())
+            total += difference.size
+        assert differing / total < 0.02
+
+
+@pytest.mark.parametrize("tf_config,message", [
+    (None, "needs the TF_CONFIG environment variable"),
+    ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 3}}', "not a usable cluster"),
+    ("not json", "not a usable cluster"),
+])
+def test_multi_worker_without_a_usable_cluster_is_a_clear_error(data, tmp_path, monkeypatch, tf_config, message):
+    if tf_config is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", tf_config)
+    with pytest.raises(ValueError, match=message):
+        Trainer(_config(data, tmp_path / "run", strategy="multi_worker"))
+    assert not (tmp_path / "run").exists()
+
+
 def test_style_pack_round_trip_and_fingerprint_check(tmp_path):
     from cin_style.errors import ModelError, StyleError
     from cin_style.model.packs import export_style_pack, import_style_pack
