@@ -35,7 +35,7 @@ Run `cin-style COMMAND --help` for the options of a command.
 """
 
 _COMMAND_MODULES = ("cin_style.cli.train", "cin_style.cli.export", "cin_style.cli.slim", "cin_style.cli.sheet",
-                    "cin_style.cli.video", "cin_style.cli.dataset")
+                    "cin_style.cli.video", "cin_style.cli.dataset", "cin_style.cli.app")
 
 
 def _output_path(relative: str, args, style_label: str) -> str:

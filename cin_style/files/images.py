@@ -251,20 +251,23 @@ def check_output_format(path: str) -> str:
     return extension
 
 
-def _write(image: Image.Image, handle, extension: str, quality: int) -> None:
+def _write(image: Image.Image, handle, extension: str, quality: int, png_compress_level: int = 6) -> None:
     fmt = _SAVE_FORMATS[extension]
     if fmt in ("JPEG", "BMP") and image.mode == "RGBA":
         image = image.convert("RGB")  # these formats have no alpha channel
-    options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    options: dict = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    if fmt == "PNG":
+        options["compress_level"] = png_compress_level
     image.save(handle, format=fmt, **options)
 
 
-def image_bytes(image: Image.Image, extension: str, quality: int = 95) -> bytes:
+def image_bytes(image: Image.Image, extension: str, quality: int = 95, png_compress_level: int = 6) -> bytes:
     """``image`` encoded as a file of the format ``extension`` names (``.jpg``, ``.png``, ...), as
-    :func:`save_image` writes it; for outputs that go elsewhere than a local file."""
+    :func:`save_image` writes it; for outputs that go elsewhere than a local file. ``png_compress_level`` 1
+    encodes a PNG about 5x faster than the default 6, for a somewhat larger file (what a local server wants)."""
     check_output_format("image" + extension)
     buffer = io.BytesIO()
-    _write(image, buffer, extension.lower(), quality)
+    _write(image, buffer, extension.lower(), quality, png_compress_level)
     return buffer.getvalue()
 
 
