@@ -214,6 +214,19 @@ def test_the_page_in_a_headless_browser(server, tmp_path):
         sliders = driver.find_elements(By.CSS_SELECTOR, "#blend input[type=range]")
         assert [s.get_attribute("data-style") for s in sliders] == ["composition_vii", "starry_night"]
         driver.execute_script("arguments[0].value = 80; arguments[0].dispatchEvent(new Event('input'))", sliders[1])
+        WebDriverWait(driver, 120).until(lambda d: status(d).startswith("Preview in"))
+        before = driver.execute_script("return document.getElementById('result').src")
+        # paint region 1 (its own style) with the brush across the middle of the photo
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        driver.find_element(By.CSS_SELECTOR, ".brush[data-region='0']").click()
+        paint = driver.find_element(By.ID, "paint")
+        ActionChains(driver).move_to_element_with_offset(paint, -100, 0).click_and_hold() \
+            .move_by_offset(200, 0).release().perform()
+        WebDriverWait(driver, 120).until(
+            lambda d: status(d).startswith("Preview in") and
+            d.execute_script("return document.getElementById('result').src") != before,
+            "no preview after painting a region; the page says: " + status(driver))
         driver.find_element(By.ID, "full").click()
         WebDriverWait(driver, 180).until(lambda d: status(d).startswith("Full size in"),
                                          "no full-size result; the page says: " + status(driver))

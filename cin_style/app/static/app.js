@@ -4,6 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 const REGION_COLOURS = ["#e0402a", "#2a6ee0"];
+const BLEND = "__blend__";  // a region's style choice that means the gallery's blend
 const state = { styles: [], weights: new Map(), photo: null, file: null, regions: [], painted: [false, false],
                 brush: -1, request: 0, downloadUrl: null };
 
@@ -30,8 +31,9 @@ async function loadStyles() {
   }
   for (const index of [0, 1]) {
     const select = $(`region-style-${index}`);
+    select.add(new Option("the blend above", BLEND));
     for (const style of state.styles) select.add(new Option(style.title, style.name));
-    select.selectedIndex = Math.min(index + 1, state.styles.length - 1);
+    select.selectedIndex = Math.min(index + 2, state.styles.length);
     select.addEventListener("change", schedulePreview);
   }
   toggleStyle(state.styles[0].name);
@@ -164,7 +166,8 @@ async function stylize(preview) {
   for (const index of [0, 1]) {
     if (!state.painted[index]) continue;
     form.append("region_mask", await maskBlob(state.regions[index]), `region${index}.png`);
-    form.append("region_style", $(`region-style-${index}`).value);
+    const choice = $(`region-style-${index}`).value;
+    form.append("region_style", choice === BLEND ? blendText() : choice);
   }
   setStatus(preview ? "Previewing…" : "Stylizing at full size…");
   const started = performance.now();
