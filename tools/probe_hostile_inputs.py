@@ -531,6 +531,48 @@ def tflite_cases(probe):
             variant("another network's .tflite", handle.read(), metadata)
     probe.case("tflite", "--tflite-model a photo", ["styles", "--tflite-model", PHOTO])
     probe.case("tflite", "--tflite-model missing", ["styles", "--tflite-model", "none.tflite"])
+    tiles_cases(probe, data, metadata)
+
+
+def tiles_cases(probe, data, metadata):
+    """A damaged or foreign tiles file beside a good model: an image too large for one piece fails cleanly."""
+    from PIL import Image  # noqa: PLC0415
+
+    from cin_style.model.bundled import bundled_runtime_path  # noqa: PLC0415
+    from cin_style.stylization.tflite_contract import tiles_path  # noqa: PLC0415
+
+    with open(tiles_path(bundled_runtime_path()), "rb") as handle:
+        tiles = handle.read()
+    with open(tiles_path(bundled_runtime_path()) + ".json") as handle:
+        tiles_meta = json.load(handle)
+    big = probe.path("big.png")
+    Image.new("RGB", (3072, 3072), (90, 120, 150)).save(big)  # 9.4 MP: over the 8 MP of one piece
+
+    def variant(name, tiles_bytes, meta):
+        main = probe.path(f"tl_{len(probe.rows)}.tflite")
+        write(main, data)
+        write(main + ".json", json.dumps(metadata).encode())
+        write(tiles_path(main), tiles_bytes)
+        write(tiles_path(main) + ".json", meta if isinstance(meta, bytes) else json.dumps(meta).encode())
+        probe.case("tflite", "tiles file: " + name, ["stylize", "big.png", "--style", "0", "--style-scale", "1",
+                                                    "--tflite-model", os.path.basename(main), "-o", "big_out.jpg"])
+        for file in (main, main + ".json", tiles_path(main), tiles_path(main) + ".json"):
+            if os.path.exists(file):
+                os.remove(file)
+
+    def meta_with(key, value):
+        copy = json.loads(json.dumps(tiles_meta))
+        set_item(key, value)(copy)
+        return copy
+
+    variant("random bytes", np.random.default_rng(2).integers(0, 256, 100000, dtype=np.uint8).tobytes(), tiles_meta)
+    variant("truncated to half", tiles[: len(tiles) // 2], tiles_meta)
+    variant("made for another model", tiles, meta_with("runtime_sha256", "0" * 64))
+    variant("not marked as a tiles file", tiles, meta_with("role", "stylize"))
+    variant("statistics names wrong", tiles, meta_with("statistics", ["in_mean"]))
+    variant("statistics a string", tiles, meta_with("statistics", "many"))
+    variant("metadata not JSON", tiles, b"{")
+    variant("the main model's bytes as the tiles file", data, tiles_meta)
 
 
 def pack_cases(probe):
