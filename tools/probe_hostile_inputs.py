@@ -505,9 +505,7 @@ def tflite_cases(probe):
                 os.remove(file)
 
     def meta_with(key, value):
-        copy = json.loads(json.dumps(metadata))
-        set_item(key, value)(copy)
-        return copy
+        return _edited(metadata, key, value)
 
     variant("random bytes", np.random.default_rng(1).integers(0, 256, 100000, dtype=np.uint8).tobytes(), metadata)
     variant("empty file", b"", metadata)
@@ -532,6 +530,13 @@ def tflite_cases(probe):
     probe.case("tflite", "--tflite-model a photo", ["styles", "--tflite-model", PHOTO])
     probe.case("tflite", "--tflite-model missing", ["styles", "--tflite-model", "none.tflite"])
     tiles_cases(probe, data, metadata)
+
+
+def _edited(metadata, key, value):
+    """A deep copy of ``metadata`` with ``key`` (dotted path) set to ``value``."""
+    copy = json.loads(json.dumps(metadata))
+    set_item(key, value)(copy)
+    return copy
 
 
 def tiles_cases(probe, data, metadata):
@@ -561,9 +566,7 @@ def tiles_cases(probe, data, metadata):
                 os.remove(file)
 
     def meta_with(key, value):
-        copy = json.loads(json.dumps(tiles_meta))
-        set_item(key, value)(copy)
-        return copy
+        return _edited(tiles_meta, key, value)
 
     variant("random bytes", np.random.default_rng(2).integers(0, 256, 100000, dtype=np.uint8).tobytes(), tiles_meta)
     variant("truncated to half", tiles[: len(tiles) // 2], tiles_meta)

@@ -264,8 +264,5 @@ class _Fields(dict):
         values = super().get(key)
         return values[0] if values else default
 
-    def __getitem__(self, key):
-        return super().__getitem__(key)[0]
-
     def getlist(self, key) -> list:
         return list(super().get(key) or [])
