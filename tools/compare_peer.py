@@ -126,10 +126,19 @@ def main(argv):
         from cin_style.stylization.tf_backend import resolve_model
         from cin_style.train.style_fit import with_style_picture
 
-        model = resolve_model(FLAGS.model)
-        for picture in FLAGS.style_images:
-            model, name = with_style_picture(model, picture)
-            _PICTURES[name] = os.path.abspath(picture)
+        import tempfile
+
+        from cin_style.model.packs import export_style_pack, import_style_pack
+
+        # each picture is fitted against the model alone, as `--style-image` fits it for a user (a fit starts
+        # from the nearest style, which must not be a picture fitted before it), then all are put together
+        base = model = resolve_model(FLAGS.model)
+        with tempfile.TemporaryDirectory() as scratch:
+            for picture in FLAGS.style_images:
+                fitted, name = with_style_picture(base, picture)
+                pack = export_style_pack(fitted, name, os.path.join(scratch, f"{name}.npz"))
+                model = import_style_pack(model, pack, name=name)
+                _PICTURES[name] = os.path.abspath(picture)
     stylizer = Stylizer(model)
     styles = FLAGS.styles or list(_PICTURES) or stylizer.style_names
     photos = _resized_photos(_photo_list(), os.path.join(FLAGS.work_dir, "photos"))
