@@ -71,6 +71,8 @@ def test_a_fit_can_start_from_the_mean_of_the_built_in_styles(model, picture):
         FitSettings(start="median")
     with pytest.raises(ValueError, match="style_image_size must be"):
         FitSettings(style_image_size=8)
+    with pytest.raises(ValueError, match="style_image_size must be"):
+        FitSettings(style_image_size=(96, 4096))
 
 
 def test_the_picture_scale_changes_the_style_learnt(model, picture):
@@ -79,6 +81,17 @@ def test_the_picture_scale_changes_the_style_learnt(model, picture):
     assert small.training_config["fitted_style"]["style_image_size"] == 96
     rows = [key for key in own.weights_dict() if key.endswith("/gamma")]
     assert any(not np.allclose(own.weights_dict()[k][-1], small.weights_dict()[k][-1]) for k in rows)
+
+
+def test_a_picture_seen_at_several_sizes_is_fitted_to_the_mean_of_their_targets(model, picture):
+    loss = PerceptualLoss(SMALL_LOSS)
+    each = [style_fit._style_targets(loss, picture, size) for size in (64, 128)]
+    both = style_fit._style_targets(loss, picture, (64, 128))
+    for key, value in both.items():
+        np.testing.assert_allclose(value.numpy(), (each[0][key].numpy() + each[1][key].numpy()) / 2, rtol=1e-5)
+    assert not np.allclose(each[0]["conv1_2"].numpy(), each[1]["conv1_2"].numpy())  # the sizes do differ
+    fitted = fit_style(model, picture, "two_scales", settings=dataclasses.replace(FAST, style_image_size=(64, 128)))
+    assert fitted.training_config["fitted_style"]["style_image_size"] == (64, 128)
 
 
 def test_unusable_pictures_and_names_are_refused(model, picture, tmp_path):
