@@ -290,15 +290,18 @@ def test_two_workers_on_loopback_reach_the_weights_of_one_process_and_resume(dat
     assert sorted(os.listdir(tmp_path / "cluster" / "checkpoints"))  # written by the chief
     single = Trainer(_config(data, tmp_path / "single", num_steps=6, checkpoint_every=3, precision="float32")).run()
     reference = dict(zip(np.load(tmp_path / "0_6.npz").files, single.network.get_weights()))
-    for index in range(2):  # both workers hold the same weights, those of one process on the same batches
-        cluster_weights = np.load(tmp_path / f"{index}_6.npz")
-        differing, total = 0, 0
-        for key in reference:  # the all-reduce sums in another order: see the mirrored test
-            difference = np.abs(cluster_weights[key] - reference[key])
-            assert difference.max() <= 2 * 5e-3 * 6 + 1e-6, key
-            differing += int((difference > 1e-4).sum())
-            total += difference.size
-        assert differing / total < 0.02
+    chief, worker = np.load(tmp_path / "0_6.npz"), np.load(tmp_path / "1_6.npz")
+    for key in reference:  # both workers apply the same all-reduced gradients: the same weights, bit for bit
+        np.testing.assert_array_equal(chief[key], worker[key])
+    differing, total = 0, 0
+    for key in reference:  # those of one process on the same batches, up to the all-reduce's summation order
+        difference = np.abs(chief[key] - reference[key])
+        assert difference.max() <= 2 * 5e-3 * 6 + 1e-6, key
+        differing += int((difference > 1e-4).sum())
+        total += difference.size
+    # See the mirrored test; over 6 steps a sign flipped early changes later gradients too, so more weights
+    # differ than there: 2.9% on a 2-core AVX-512 VNNI Xeon, where a run 3 steps short differs in 99.5%.
+    assert differing / total < 0.05
 
 
 @pytest.mark.parametrize("tf_config,message", [
