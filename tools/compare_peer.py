@@ -8,7 +8,8 @@ style of our model, it stylizes with our model and with the peer's arbitrary-sty
 - a sheet (--sheet): per photo, a row of ours and a row of the peer's over the styles (look at it);
 - a report (--report, JSON, and a table on stdout) from an independent judge (tools/style_judge.py): per style,
   the median *progress* from photo toward painting, ours vs the peer's; and the *distinctness* of one photo's
-  outputs across styles, ours vs the peer's 26-style network.
+  outputs across styles, ours vs the peer's arbitrary network on the same paintings and the peer's 26-style
+  network, beside the paintings' own distinctness (the ceiling for a network that reproduced each painting).
 
 The peer runs in its own virtual environment (--peer_python), never in ours:
 
@@ -200,6 +201,9 @@ def main(argv):
                              "peer_median": float(np.median(peer_medians)), "peer_worst": float(min(peer_medians))},
         "distinctness_mean": {k: float(np.mean(v)) for k, v in distinct.items() if v},
     }
+    if len(styles) > 1:
+        # the paintings' own spread: what a network that reproduced each painting exactly would score
+        report["distinctness_mean"]["paintings"] = mean_pairwise_distance(list(paint.values()))
     print(f"{'style':26s} {FLAGS.label:>8s} {'peer':>8s}")
     for s, t in table.items():
         print(f"{s:26s} {t['ours']:8.3f} {t['peer']:8.3f}")
