@@ -9,7 +9,7 @@ style of our model, it stylizes with our model and with the peer's arbitrary-sty
 - a report (--report, JSON, and a table on stdout) from an independent judge (tools/style_judge.py): per style,
   the median *progress* from photo toward painting, ours vs the peer's; and the *distinctness* of one photo's
   outputs across styles, ours vs the peer's arbitrary network on the same paintings and the peer's 26-style
-  network, beside the paintings' own distinctness (the ceiling for a network that reproduced each painting).
+  network, beside the paintings' own distinctness (what a network that reproduced each painting exactly would score).
 
 The peer runs in its own virtual environment (--peer_python), never in ours:
 
