@@ -59,6 +59,13 @@ def register(commands: SubCommands) -> None:
                              "the paintings' contrast and colour)")
     losses.add_argument("--tv-weight", type=bounded(float, 0.0, 1e6), default=recipe.TV_WEIGHT,
                         help="weight of the total-variation loss")
+    losses.add_argument("--laplacian-weight", type=bounded(float, 0.0, 1e6), default=recipe.LAPLACIAN_WEIGHT,
+                        help="weight of the Laplacian term, which keeps the photo's coarse structure (outlines, "
+                             "eyes, large letters) under the strokes; 0 leaves it out")
+    losses.add_argument("--laplacian-pools", type=comma_list,
+                        default=",".join(str(p) for p in recipe.LAPLACIAN_POOLS),
+                        help="pooling sizes the Laplacian term compares the photo and the output at; larger keeps "
+                             "coarser structure")
     losses.add_argument("--style-image-size", type=bounded(int, 16, 4096), default=recipe.STYLE_IMAGE_SIZE,
                         help="short side the style images are seen at; larger gives smaller strokes")
     losses.add_argument("--style-strengths", type=comma_list, default=[],
@@ -126,12 +133,19 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             layer_weights = tuple(float(w) for w in args.style_layer_weights)
         except ValueError:
             raise UsageError("--style-layer-weights must be numbers") from None
+    pools_error = f"--laplacian-pools must be whole numbers >= 1, got {','.join(args.laplacian_pools) or 'none'}"
+    try:
+        laplacian_pools = tuple(int(p) for p in args.laplacian_pools)
+    except ValueError:
+        raise UsageError(pools_error) from None
+    if not laplacian_pools or min(laplacian_pools) < 1:
+        raise UsageError(pools_error)
     loss = LossConfig(
         loss_network=args.loss_network, loss_network_weights=args.loss_network_weights,
         content_layer=args.content_layer, style_layers=tuple(args.style_layers),
         content_weight=args.content_weight, style_weight=args.style_weight,
         style_layer_weights=layer_weights, tv_weight=args.tv_weight, style_image_size=args.style_image_size,
-        moment_weight=args.moment_weight)
+        moment_weight=args.moment_weight, laplacian_weight=args.laplacian_weight, laplacian_pools=laplacian_pools)
     return TrainConfig(
         content_dir=args.content_dir, style_images=_style_image_list(args.style_images),
         output_dir=args.output_dir, image_size=args.image_size, photo_short_side=args.photo_short_side,

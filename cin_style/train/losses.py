@@ -13,6 +13,17 @@ Normalizations (keep these in mind when choosing weights):
 - Feature moments (optional, ``moment_weight``; Li et al. 2017): per channel
   mean and standard deviation of a style layer's features, each as a relative
   squared error ``sum((m_out - m_style)^2) / sum(m_style^2)``.
+- Laplacian (optional, ``laplacian_weight``; Li et al. 2017, "Laplacian-steered
+  neural style transfer"): the luminance of output and photo, each average-pooled
+  p x p for each p in ``laplacian_pools``, filtered by the 3x3 Laplacian; the
+  relative squared error of the two, summed over the pools.
+
+Why a Laplacian term: it sees the photo's coarse structure (outlines, eyes, large
+letters) and nothing else, so the painting's fine strokes stay free. Measured on the
+6 example photos at 512 px (``docs/bundled_model.md``, session 30), the peer's
+readable outputs keep the photo's Laplacian after 8 x 8 pooling at a relative error
+of 0.61 (median over photos and styles), the bundled model at 1.64; after 1 x 1 and
+2 x 2 pooling both are far from the photo (1.4-2.2), that is the brushwork.
 
 Why moments beside Grams: a Gram matrix is uncentred, ``mean mean^T + covariance``,
 and where the means are large its relative error hardly sees the covariance, the
@@ -52,6 +63,7 @@ __all__ = [
     "feature_moments",
     "moment_loss",
     "total_variation_loss",
+    "laplacian_loss",
 ]
 
 
@@ -125,6 +137,34 @@ def total_variation_loss(images: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.square(dy), axis=[1, 2, 3]) + tf.reduce_mean(tf.square(dx), axis=[1, 2, 3])
 
 
+_LAPLACIAN_KERNEL = ((0.0, -1.0, 0.0), (-1.0, 4.0, -1.0), (0.0, -1.0, 0.0))
+_LUMINANCE = (0.299, 0.587, 0.114)
+
+
+def laplacian_loss(outputs: tf.Tensor, content_images: tf.Tensor, pools: tuple[int, ...]) -> tf.Tensor:
+    """Per-example relative squared error of the pooled luminance's Laplacian, summed over ``pools`` -> [B].
+
+    Args:
+      outputs, content_images: [B, H, W, 3] in [0, 1].
+      pools: average-pooling sizes; 1 compares the full-resolution Laplacian.
+    """
+    kernel = tf.constant(_LAPLACIAN_KERNEL, tf.float32)[:, :, None, None]
+    luminance = tf.constant(_LUMINANCE, tf.float32)[:, None]
+
+    def laplacian(images: tf.Tensor, pool: int) -> tf.Tensor:
+        grey = tf.matmul(tf.cast(images, tf.float32), luminance)  # [B, H, W, 1]
+        if pool > 1:
+            grey = tf.nn.avg_pool2d(grey, pool, pool, "VALID")
+        return tf.nn.conv2d(grey, kernel, 1, "VALID")
+
+    total = 0.0
+    for pool in pools:
+        out, photo = laplacian(outputs, pool), laplacian(content_images, pool)
+        error = tf.reduce_sum(tf.square(out - photo), axis=[1, 2, 3])
+        total += error / (tf.reduce_sum(tf.square(photo), axis=[1, 2, 3]) + _EPSILON)
+    return total
+
+
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
     """Which loss network and layers, and how the loss terms are weighted.
@@ -145,6 +185,9 @@ class LossConfig:
       style_image_size: the style image is resized so its shorter side is this
         many pixels before its Gram targets are computed; it sets the scale of
         the strokes relative to a content image of the training size.
+      laplacian_weight: weight of the Laplacian term (the photo's coarse
+        structure kept); 0 leaves it out.
+      laplacian_pools: the pooling sizes the Laplacian term compares at.
     """
 
     loss_network: str = "vgg16"
@@ -157,16 +200,22 @@ class LossConfig:
     tv_weight: float = recipe.TV_WEIGHT
     style_image_size: int = recipe.STYLE_IMAGE_SIZE
     moment_weight: float = recipe.MOMENT_WEIGHT
+    laplacian_weight: float = recipe.LAPLACIAN_WEIGHT
+    laplacian_pools: tuple[int, ...] = recipe.LAPLACIAN_POOLS
 
     def __post_init__(self):
         object.__setattr__(self, "style_layers", tuple(self.style_layers))
+        pools = tuple(int(p) for p in self.laplacian_pools)
+        if not pools or min(pools) < 1:
+            raise ValueError(f"laplacian_pools must be sizes >= 1, got {self.laplacian_pools}")
+        object.__setattr__(self, "laplacian_pools", pools)
         if self.style_layer_weights is not None:
             weights = tuple(float(w) for w in self.style_layer_weights)
             if len(weights) != len(self.style_layers):
                 raise ValueError(
                     f"style_layer_weights has {len(weights)} entries but style_layers has {len(self.style_layers)}")
             object.__setattr__(self, "style_layer_weights", weights)
-        for name in ("content_weight", "style_weight", "tv_weight", "moment_weight"):
+        for name in ("content_weight", "style_weight", "tv_weight", "moment_weight", "laplacian_weight"):
             if not float(getattr(self, name)) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if int(self.style_image_size) < 16:
@@ -184,6 +233,7 @@ class LossConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
         values.setdefault("moment_weight", 0.0)  # recorded before the moment terms existed: trained without them
+        values.setdefault("laplacian_weight", 0.0)  # likewise the Laplacian term
         return cls(**values)
 
 
@@ -193,8 +243,8 @@ class PerceptualLoss:
     ``loss(outputs, content_features, style_targets, style_scale)`` returns
     ``(total, terms)``: the scalar to minimize (batch mean) and a dict of named
     scalar terms (``content``, ``style/<layer>``, ``moments/<layer>``, ``style``,
-    ``tv``), each already multiplied by its weight, so that
-    ``total = content + style + tv`` (``style`` includes the moment terms).
+    ``tv``, ``laplacian`` when weighted), each already multiplied by its weight, so that
+    ``total = content + style + tv (+ laplacian)`` (``style`` includes the moment terms).
     """
 
     def __init__(self, config: LossConfig, network: LossNetwork | None = None):
@@ -206,11 +256,12 @@ class PerceptualLoss:
 
     def reweighted(self, **weights) -> "PerceptualLoss":
         """The same loss network with other term weights, e.g. ``reweighted(style_weight=0.6)``
-        (``content_weight``, ``style_weight``, ``tv_weight``, ``moment_weight``); the layers stay as they are."""
-        unknown = set(weights) - {"content_weight", "style_weight", "tv_weight", "moment_weight"}
+        (``content_weight``, ``style_weight``, ``tv_weight``, ``moment_weight``, ``laplacian_weight``); the layers
+        stay as they are."""
+        allowed = {"content_weight", "style_weight", "tv_weight", "moment_weight", "laplacian_weight"}
+        unknown = set(weights) - allowed
         if unknown:
-            raise ValueError("reweighted takes content_weight, style_weight, tv_weight and moment_weight, "
-                             f"got {sorted(unknown)}")
+            raise ValueError(f"reweighted takes {', '.join(sorted(allowed))}, got {sorted(unknown)}")
         return PerceptualLoss(dataclasses.replace(self.config, **weights), network=self.network)
 
     def features(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -235,7 +286,8 @@ class PerceptualLoss:
         return targets
 
     def per_example(self, outputs: tf.Tensor, content_features: tf.Tensor, style_targets: Mapping[str, tf.Tensor],
-                    style_scale: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+                    style_scale: tf.Tensor | None = None,
+                    content_images: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
         """Weighted per-example terms, each [B].
 
         Args:
@@ -244,6 +296,8 @@ class PerceptualLoss:
             content layer.
           style_targets: the :meth:`style_targets` of each example's style image.
           style_scale: optional [B] multiplier of the style terms (per-style weights).
+          content_images: the content images [B, H, W, 3] in [0, 1]; needed by the
+            Laplacian term (``laplacian_weight > 0``).
         """
         config = self.config
         features = self.features(outputs)
@@ -262,11 +316,18 @@ class PerceptualLoss:
         terms["style"] = style_total
         terms["tv"] = config.tv_weight * total_variation_loss(outputs)
         terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        if config.laplacian_weight:
+            if content_images is None:
+                raise ValueError("laplacian_weight > 0 needs content_images")
+            terms["laplacian"] = config.laplacian_weight * laplacian_loss(outputs, content_images,
+                                                                          config.laplacian_pools)
+            terms["total"] += terms["laplacian"]
         return terms
 
     def __call__(self, outputs: tf.Tensor, content_features: tf.Tensor, style_targets: Mapping[str, tf.Tensor],
-                 style_scale: tf.Tensor | None = None) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
-        terms = {k: tf.reduce_mean(v)
-                 for k, v in self.per_example(outputs, content_features, style_targets, style_scale).items()}
+                 style_scale: tf.Tensor | None = None,
+                 content_images: tf.Tensor | None = None) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        terms = {k: tf.reduce_mean(v) for k, v in
+                 self.per_example(outputs, content_features, style_targets, style_scale, content_images).items()}
         total = terms.pop("total")
         return total, terms

@@ -160,8 +160,11 @@ _RUN_FOLDER_ENTRIES = {"checkpoints", "logs", "snapshots", "model", "train_confi
 
 
 def _comparable(settings: dict) -> dict:
-    """Settings as --resume compares them: paths normalized (``photos/`` is ``photos``)."""
+    """Settings as --resume compares them: paths normalized (``photos/`` is ``photos``), loss settings recorded
+    before a term existed read as that term's off value."""
     result = dict(settings)
+    if isinstance(result.get("loss"), dict):
+        result["loss"] = json.loads(json.dumps(LossConfig.from_dict(result["loss"]).to_dict()))
     for key in _PATH_SETTINGS:
         if isinstance(result.get(key), str):
             result[key] = os.path.normpath(result[key])
@@ -366,7 +369,7 @@ class Trainer:
             teacher_outputs = tf.stop_gradient(self.teacher.network([images, weights], training=False))
         with tf.GradientTape() as tape:
             outputs = self.model.network([images, weights], training=True)
-            terms = self.loss.per_example(outputs, content_features, targets, strength)
+            terms = self.loss.per_example(outputs, content_features, targets, strength, content_images=images)
             if teacher_outputs is not None:
                 difference = tf.cast(outputs, tf.float32) - tf.cast(teacher_outputs, tf.float32)
                 terms["distill"] = self.config.distill_weight * tf.reduce_mean(tf.square(difference), axis=[1, 2, 3])
@@ -591,7 +594,8 @@ class Trainer:
                 tf.summary.scalar(f"loss/{name}", value)
             tf.summary.scalar("luminance_correlation", correlation)
             tf.summary.scalar("images_per_s", rate)
-        shown = "  ".join(f"{k} {values[k]:.4g}" for k in ("total", "content", "style", "tv"))
+        shown = "  ".join(f"{k} {values[k]:.4g}" for k in ("total", "content", "style", "tv", "laplacian")
+                          if k in values)
         self.log(f"step {step}/{self.config.num_steps}  {rate:.2f} img/s  ETA {_format_duration(eta)}  {shown}"
                  f"  lum corr {correlation:+.2f}")
         self._watch_polarity(step, correlation)

@@ -212,9 +212,15 @@ def test_export_writes_the_tiles_file_beside_and_never_replaces_one_unasked(tiny
                                                                              .read_text())["sha256"]
 
 
-def test_train_without_required_flags_is_a_usage_error():
+def test_train_without_required_flags_is_a_usage_error(photo_path, tmp_path):
     result = run_main("train", "--num-steps", "1")
     assert result.returncode == 2 and "--content-dir" in result.stderr and "required" in result.stderr
+    photos = os.path.dirname(photo_path)
+    for pools in ("4,eight", "0"):
+        bad = run_main("train", "--content-dir", photos, "--style-images", photo_path, "--output-dir",
+                       tmp_path / "run", "--laplacian-weight", "1", "--laplacian-pools", pools)
+        assert bad.returncode == 2 and f"--laplacian-pools must be whole numbers >= 1, got {pools}" in bad.stderr
+        assert not (tmp_path / "run").exists()
 
 
 def test_slim_writes_a_magnitude_pruned_model(tiny_model_dir, photo_path, tmp_path):

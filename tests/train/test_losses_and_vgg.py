@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from cin_style.errors import ModelError
-from cin_style.train.losses import (LossConfig, PerceptualLoss, content_loss, gram_matrix, style_loss,
-                                   total_variation_loss)
+from cin_style.train.losses import (LossConfig, PerceptualLoss, content_loss, gram_matrix, laplacian_loss,
+                                   style_loss, total_variation_loss)
 from cin_style.train.vgg import LossNetwork, layer_names
 
 
@@ -93,6 +93,56 @@ def test_moment_terms_grow_as_the_contrast_fades():
     # without the weight there are no moment targets or terms
     plain = PerceptualLoss(dataclasses.replace(config, moment_weight=0.0), network=loss.network)
     assert set(plain.style_targets(style)) == {"conv1_2"}
+
+
+def _face_like(size=64):
+    """A grey disc with two dark eyes on a light ground: coarse structure."""
+    y, x = np.mgrid[:size, :size] / size
+    image = np.full((size, size), 0.9, np.float32)
+    image[(y - 0.5) ** 2 + (x - 0.5) ** 2 < 0.1] = 0.5
+    for eye_x in (0.38, 0.62):
+        image[(y - 0.42) ** 2 + (x - eye_x) ** 2 < 0.004] = 0.1
+    return np.repeat(image[None, :, :, None], 3, axis=3)
+
+
+def test_laplacian_term_keeps_coarse_structure_and_leaves_fine_strokes_free():
+    photo = tf.constant(_face_like())
+    pools = (4, 8)
+    assert laplacian_loss(photo, photo, pools).numpy()[0] == pytest.approx(0.0, abs=1e-6)
+    # A fine 2-pixel checker (brushwork) over the photo averages out at 4x4 pooling and costs nothing;
+    # at full resolution the same strokes dominate.
+    checker = (np.indices((64, 64)).sum(0) % 2 * 0.2 - 0.1).astype(np.float32)[None, :, :, None]
+    stroked = photo + checker
+    assert laplacian_loss(stroked, photo, pools).numpy()[0] < 1e-3
+    assert laplacian_loss(stroked, photo, (1,)).numpy()[0] > 1.0
+    # Losing the eyes, or recolouring at the same luminance, is seen / not seen.
+    no_eyes = tf.constant(np.where(_face_like() < 0.2, 0.5, _face_like()))
+    assert laplacian_loss(no_eyes, photo, pools).numpy()[0] > 0.1
+    tinted = _face_like().copy()
+    tinted[..., 0] += 0.05 / 0.299 * 0.114  # more red, less blue, the same luminance
+    tinted[..., 2] -= 0.05
+    assert laplacian_loss(tf.constant(tinted), photo, pools).numpy()[0] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_perceptual_loss_adds_the_laplacian_term_when_weighted():
+    config = LossConfig(style_layers=("conv1_2",), content_layer="conv1_2", moment_weight=0.0,
+                        laplacian_weight=2.0, laplacian_pools=(4,))
+    loss = PerceptualLoss(config)
+    photo = _face_like(32)
+    output = np.clip(photo + np.random.default_rng(3).normal(0, 0.2, photo.shape), 0, 1).astype(np.float32)
+    targets = loss.style_targets(photo)
+    total, terms = loss(output, loss.content_features(photo), targets, content_images=photo)
+    expected = 2.0 * laplacian_loss(tf.constant(output), tf.constant(photo), (4,)).numpy()[0]
+    assert terms["laplacian"].numpy() == pytest.approx(expected, rel=1e-5) and expected > 0
+    np.testing.assert_allclose(total.numpy(), (terms["content"] + terms["style"] + terms["tv"]
+                                               + terms["laplacian"]).numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="needs content_images"):
+        loss(output, loss.content_features(photo), targets)
+    with pytest.raises(ValueError, match="laplacian_pools"):
+        LossConfig(laplacian_pools=(0,))
+    # settings recorded before the term existed read as "without it"
+    legacy = {k: v for k, v in LossConfig().to_dict().items() if not k.startswith("laplacian")}
+    assert LossConfig.from_dict(legacy).laplacian_weight == 0.0
 
 
 def test_loss_config_round_trips_and_validates():

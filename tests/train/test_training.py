@@ -150,6 +150,22 @@ def test_resume_refuses_changed_settings(data, tmp_path):
         Trainer(_config(data, tmp_path / "run", num_steps=4, learning_rate=1e-2)).run(resume=True)
 
 
+def test_a_run_recorded_before_a_newer_loss_setting_still_resumes(data, tmp_path):
+    Trainer(_config(data, tmp_path / "run", num_steps=2)).run()
+    config_path = tmp_path / "run" / "train_config.json"
+    saved = json.loads(config_path.read_text())
+    for key in ("laplacian_weight", "laplacian_pools"):  # as written before the Laplacian term existed
+        del saved["loss"][key]
+    config_path.write_text(json.dumps(saved))
+    assert Trainer(_config(data, tmp_path / "run", num_steps=3)).run(resume=True).training_config["step"] == 3
+    with_laplacian = dataclasses.replace(LOSS, laplacian_weight=1.0, laplacian_pools=(2,))
+    with pytest.raises(ValueError, match="loss"):  # turning the new term on is a change of settings
+        Trainer(_config(data, tmp_path / "run", num_steps=4, loss=with_laplacian)).run(resume=True)
+    lines = []
+    Trainer(_config(data, tmp_path / "laplacian", num_steps=2, loss=with_laplacian), log=lines.append).run()
+    assert any("laplacian" in line for line in lines if line.startswith("step 2/")), lines
+
+
 def test_the_run_folder_is_checked_before_training(data, tmp_path):
     (tmp_path / "notes.txt").write_text("keep")
     with pytest.raises(ValueError, match="notes.txt: exists and is not a folder"):
