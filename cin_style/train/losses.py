@@ -51,6 +51,7 @@ import dataclasses
 
 import tensorflow as tf
 
+from cin_style.stylization.controls import LUMA_WEIGHTS
 from cin_style.train import recipe
 from cin_style.train.vgg import LossNetwork
 
@@ -138,7 +139,6 @@ def total_variation_loss(images: tf.Tensor) -> tf.Tensor:
 
 
 _LAPLACIAN_KERNEL = ((0.0, -1.0, 0.0), (-1.0, 4.0, -1.0), (0.0, -1.0, 0.0))
-_LUMINANCE = (0.299, 0.587, 0.114)
 
 
 def laplacian_loss(outputs: tf.Tensor, content_images: tf.Tensor, pools: tuple[int, ...]) -> tf.Tensor:
@@ -149,10 +149,10 @@ def laplacian_loss(outputs: tf.Tensor, content_images: tf.Tensor, pools: tuple[i
       pools: average-pooling sizes; 1 compares the full-resolution Laplacian.
     """
     kernel = tf.constant(_LAPLACIAN_KERNEL, tf.float32)[:, :, None, None]
-    luminance = tf.constant(_LUMINANCE, tf.float32)[:, None]
+    luma = tf.constant(LUMA_WEIGHTS, tf.float32)[:, None]
 
     def laplacian(images: tf.Tensor, pool: int) -> tf.Tensor:
-        grey = tf.matmul(tf.cast(images, tf.float32), luminance)  # [B, H, W, 1]
+        grey = tf.matmul(tf.cast(images, tf.float32), luma)  # [B, H, W, 1]
         if pool > 1:
             grey = tf.nn.avg_pool2d(grey, pool, pool, "VALID")
         return tf.nn.conv2d(grey, kernel, 1, "VALID")
